@@ -1,0 +1,238 @@
+"""Command line: ``hdsnn demo | patterns | init | recall``.
+
+User errors (bad values, missing or damaged files) are printed as one line
+``hdsnn: error: ...`` without a traceback, with exit status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["main", "build_parser"]
+
+
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    pass
+
+
+def _add_network(p, with_size=True):
+    g = p.add_argument_group("network")
+    if with_size:
+        g.add_argument("--N", type=int, default=1024, help="number of neurons")
+        g.add_argument("--D", type=int, default=41, help="number of delays, 1..D steps (dt = 1 ms)")
+    g.add_argument("--beta", type=float, default=0.7, help="membrane leak per step, in [0, 1)")
+    g.add_argument("--theta", type=float, default=1.0, help="firing threshold (> 0)")
+    g.add_argument("--reset", choices=("zero", "subtract"), default="zero", help="reset after a spike")
+
+
+def _add_patterns(p):
+    g = p.add_argument_group("patterns")
+    g.add_argument("--M", type=int, default=16, help="number of patterns")
+    g.add_argument("--T", type=int, default=1000, help="steps per pattern (1 step = 1 ms)")
+    g.add_argument("--p-A", dest="p_A", type=float, default=1e-3,
+                   help="firing probability per neuron per step, in (0, 1)")
+    g.add_argument("--seed", type=int, default=0, help="random seed")
+
+
+def _add_trial(p):
+    g = p.add_argument_group("recall protocol")
+    g.add_argument("--pretime", type=int, default=0, help="steps of spontaneous activity before the trigger")
+    g.add_argument("--posttime", type=int, default=0, help="steps after the pattern")
+    g.add_argument("--cue", choices=("clamp", "or"), default="clamp",
+                   help="clamp: spikes forced to the cue, membrane held at 0; or: cue OR-ed with the network")
+    g.add_argument("--trigger-steps", type=int, default=None,
+                   help="steps of the trigger window that carry the cue (default: all D)")
+    g.add_argument("--p-flip", type=float, default=0.0, help="probability of perturbing each cue entry, in [0, 1]")
+    g.add_argument("--noise", choices=("redraw", "flip"), default="redraw",
+                   help="redraw: fresh Bernoulli at the cue's rate; flip: invert the entry")
+    g.add_argument("--silenced", type=int, default=0, help="neurons (the first ones) whose cue is removed")
+    g.add_argument("--trial-seed", type=int, default=0, help="seed of pretime, posttime and noise draws")
+    g.add_argument("--max-rate", type=float, default=0.05,
+                   help="runaway guard: stop a trial above this firing probability per neuron per step")
+    g.add_argument("--device", default="cpu", help="torch device: cpu or cuda")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hdsnn", formatter_class=_Formatter,
+        description="Working memory in recurrent spiking networks with heterogeneous synaptic delays.")
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("demo", formatter_class=_Formatter,
+                       help="paper benchmark: patterns, Hebbian initialisation, recall, scores, figure",
+                       description="Generate the paper's benchmark, learn W by the analytic Hebbian rule, "
+                                   "recall every pattern from its trigger window, print scores and write "
+                                   "results.json and a figure to --out.")
+    _add_patterns(p)
+    _add_network(p)
+    p.add_argument("--gain", type=float, default=None, help="Hebbian gain g (default: the measured DEFAULT_GAIN)")
+    p.add_argument("--out", default="hdsnn-demo", help="output folder")
+    p.add_argument("--device", default="cpu", help="torch device: cpu or cuda")
+
+    p = sub.add_parser("patterns", formatter_class=_Formatter, help="generate target patterns (.npz)",
+                       description="Generate M target rasters and write them to a .npz file.")
+    p.add_argument("--out", required=True, help="output .npz file")
+    p.add_argument("--N", type=int, default=1024, help="number of neurons")
+    _add_patterns(p)
+    p.add_argument("--kind", choices=("bernoulli", "sparse"), default="bernoulli",
+                   help="bernoulli(p_A) rasters or the paper's sparse generative model")
+
+    p = sub.add_parser("init", formatter_class=_Formatter, help="learn weights analytically (.npz)",
+                       description="Compute W from target patterns by the Hebbian rule or exact least squares.")
+    p.add_argument("--patterns", required=True, help="patterns .npz file (from `hdsnn patterns`)")
+    p.add_argument("--out", required=True, help="output weights .npz file")
+    p.add_argument("--method", choices=("hebbian", "lstsq"), default="hebbian", help="learning rule")
+    p.add_argument("--D", type=int, default=41, help="number of delays, 1..D steps")
+    p.add_argument("--beta", type=float, default=0.7, help="membrane leak per step used in the target")
+    p.add_argument("--gain", type=float, default=None,
+                   help="gain g (default: DEFAULT_GAIN for hebbian, LSTSQ_GAIN for lstsq)")
+
+    p = sub.add_parser("recall", formatter_class=_Formatter, help="recall patterns from their triggers",
+                       description="Recall every pattern from its trigger window with weights W, print scores, "
+                                   "write the recalled raster (.npz) and scores (.json).")
+    p.add_argument("--weights", required=True, help="weights .npz file (from `hdsnn init`)")
+    p.add_argument("--patterns", required=True, help="patterns .npz file")
+    p.add_argument("--out", required=True, help="output raster .npz file; scores go next to it as .json")
+    p.add_argument("--simulator", choices=("torch",), default="torch", help="simulator")
+    _add_network(p, with_size=False)
+    _add_trial(p)
+    return parser
+
+
+def _version() -> str:
+    from . import __version__
+    return f"hdsnn {__version__}"
+
+
+def _table(scores, stages: dict) -> str:
+    lines = [f"{'pattern':>8} {'precision':>10} {'recall':>8} {'F1':>8}"]
+    for m, (p, r, f) in enumerate(zip(scores.precision, scores.recall, scores.f1)):
+        lines.append(f"{m:>8} {p:>10.4f} {r:>8.4f} {f:>8.4f}")
+    pooled = scores.pooled()
+    lines.append(f"{'pooled':>8} {pooled['precision']:>10.4f} {pooled['recall']:>8.4f} {pooled['f1']:>8.4f}")
+    lines.append("")
+    lines.append("stage          wall time (s)")
+    for name, sec in stages.items():
+        lines.append(f"{name:<14} {sec:>10.3f}")
+    return "\n".join(lines)
+
+
+def _demo(args) -> int:
+    from . import hebbian_init, recall
+    from .analysis.plots import plot_recall, save_figure
+    from .config import NetworkConfig, PatternConfig
+    from .io import write_json
+    from .learning import DEFAULT_GAIN
+    from .models import make_patterns
+
+    gain = DEFAULT_GAIN if args.gain is None else args.gain
+    pcfg = PatternConfig(M=args.M, N=args.N, T=args.T, p_A=args.p_A, seed=args.seed)
+    net = NetworkConfig(N=args.N, D=args.D, beta=args.beta, theta=args.theta, reset=args.reset)
+    out = Path(args.out)
+    stages = {}
+    t0 = time.perf_counter()
+    targets = make_patterns(pcfg)
+    stages["patterns"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    W = hebbian_init(targets, D=net.D, beta=net.beta, gain=gain)
+    stages["hebbian init"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    result = recall(W, targets, net, device=args.device)
+    stages["recall"] = time.perf_counter() - t0
+    stages["total"] = sum(stages.values())
+    print(f"hdsnn demo: N={net.N} M={pcfg.M} T={pcfg.T} D={net.D} p_A={pcfg.p_A} gain={gain} seed={pcfg.seed}")
+    print(_table(result.scores, stages))
+    if bool(result.runaway.any()):
+        print(f"warning: runaway activity stopped in patterns {result.runaway.nonzero().flatten().tolist()}")
+    figure = save_figure(plot_recall(targets, result.raster, net.D, pattern=0,
+                                     title=f"pattern 0: target and recall (F1 = {result.scores.f1[0]:.4f})"),
+                         out / "recall_pattern0")
+    write_json(out / "results.json", {
+        "patterns": pcfg.to_dict(), "network": net.to_dict(), "gain": gain,
+        "scores": result.scores.to_dict(), "runaway": result.runaway.tolist(),
+        "wall_time_s": stages, "figure": [str(p) for p in figure]})
+    print(f"wrote {out / 'results.json'}, {figure[0]}, {figure[1]}")
+    return 0
+
+
+def _patterns(args) -> int:
+    from .config import PatternConfig
+    from .io import save_raster
+    from .models import make_patterns
+
+    cfg = PatternConfig(M=args.M, N=args.N, T=args.T, p_A=args.p_A, kind=args.kind, seed=args.seed)
+    raster = make_patterns(cfg)
+    path = save_raster(args.out, raster, config=cfg.to_dict())
+    print(f"wrote {path}: {cfg.M} patterns x {cfg.N} neurons x {cfg.T} steps, "
+          f"{int(raster.sum())} spikes (rate {float(raster.float().mean()):.2e} per step)")
+    return 0
+
+
+def _init(args) -> int:
+    from .io import load_raster, save_weights
+    from .learning import DEFAULT_GAIN, LSTSQ_GAIN, hebbian_init, least_squares_init
+
+    targets, meta = load_raster(args.patterns)
+    t0 = time.perf_counter()
+    if args.method == "hebbian":
+        gain = DEFAULT_GAIN if args.gain is None else args.gain
+        W = hebbian_init(targets, D=args.D, beta=args.beta, gain=gain)
+    else:
+        gain = LSTSQ_GAIN if args.gain is None else args.gain
+        W = least_squares_init(targets, D=args.D, beta=args.beta, gain=gain)
+    seconds = time.perf_counter() - t0
+    M, N, T = targets.shape
+    path = save_weights(args.out, W, method=args.method, gain=gain, beta=args.beta, D=args.D,
+                        patterns={"file": str(args.patterns), "shape": [M, N, T]}, seconds=seconds)
+    print(f"wrote {path}: W {tuple(W.shape)} by {args.method} (gain {gain}) in {seconds:.2f} s, "
+          f"{float((W != 0).float().mean()):.1%} non-zero")
+    return 0
+
+
+def _recall(args) -> int:
+    from . import recall
+    from .config import NetworkConfig, TrialConfig
+    from .io import load_raster, load_weights, save_raster, write_json
+
+    W, wmeta = load_weights(args.weights)
+    targets, _ = load_raster(args.patterns)
+    M, N, T = targets.shape
+    if W.shape[0] != N:
+        raise ValueError(f"weights {args.weights!r} are for N={W.shape[0]} neurons but patterns "
+                         f"{args.patterns!r} have N={N}")
+    net = NetworkConfig(N=N, D=W.shape[2], beta=args.beta, theta=args.theta, reset=args.reset)
+    trial = TrialConfig(pretime=args.pretime, posttime=args.posttime, cue=args.cue,
+                        trigger_steps=args.trigger_steps, p_flip=args.p_flip, noise=args.noise,
+                        silenced=args.silenced, seed=args.trial_seed)
+    result = recall(W, targets, net, trial, max_rate=args.max_rate, device=args.device)
+    out = Path(args.out)
+    save_raster(out, result.raster, network=net.to_dict(), trial=trial.to_dict(),
+                weights=str(args.weights), patterns=str(args.patterns))
+    write_json(out.with_suffix(".json"), {"network": net.to_dict(), "trial": trial.to_dict(),
+                                          "scores": result.scores.to_dict(), "runaway": result.runaway.tolist(),
+                                          "simulation_s": result.seconds})
+    print(_table(result.scores, {"recall": result.seconds}))
+    print(f"wrote {out} and {out.with_suffix('.json')}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``hdsnn`` command."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handlers = {"demo": _demo, "patterns": _patterns, "init": _init, "recall": _recall}
+    try:
+        return handlers[args.command](args)
+    except (ValueError, FileNotFoundError) as err:
+        print(f"hdsnn: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("hdsnn: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

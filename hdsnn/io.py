@@ -1,0 +1,162 @@
+"""Files: rasters and weights as ``.npz`` with JSON metadata, no pickle.
+
+A raster file holds ``raster`` (bool, ``(M, N, T)``); a weight file holds
+``W`` (float32, ``(N, N, D)``, index ``[post, pre, delay-1]``). Both hold
+``meta``: a JSON string with the kind of file, the package version, the
+shape and the configuration that produced it. Files are written to a
+temporary file in the same folder and renamed, so an interrupted write never
+leaves a half-written file under the final name. Loading uses
+``allow_pickle=False`` and checks kind, keys, dtype and shape.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .validation import check_raster, check_weights
+
+__all__ = ["save_raster", "load_raster", "save_weights", "load_weights", "write_json", "read_meta"]
+
+FORMAT = 1
+
+
+def _version() -> str:
+    from . import __version__
+    return __version__
+
+
+def _atomic_write(path: Path, write) -> Path:
+    path = Path(path)
+    if path.exists() and path.is_dir():
+        raise ValueError(f"path must be a file name; {str(path)!r} is a folder")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def _save_npz(path, kind: str, key: str, array: np.ndarray, meta: dict) -> Path:
+    meta = {"kind": kind, "format": FORMAT, "hdsnn_version": _version(),
+            "shape": list(array.shape), "dtype": str(array.dtype), **meta}
+    text = np.array(json.dumps(meta, sort_keys=True))
+    path = Path(path)
+    if path.suffix != ".npz":
+        raise ValueError(f"path must end in .npz; got {str(path)!r}")
+    return _atomic_write(path, lambda h: np.savez_compressed(h, **{key: array, "meta": text}))
+
+
+def _load_npz(path, kind: str, key: str) -> tuple[np.ndarray, dict]:
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{kind} file not found: {str(path)!r}")
+    if path.is_dir():
+        raise ValueError(f"{kind} file {str(path)!r} is a folder, not a .npz file")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            names = set(data.files)
+            if key not in names or "meta" not in names:
+                raise ValueError(f"{str(path)!r} is not an hdsnn {kind} file: it holds {sorted(names)}, "
+                                 f"expected {sorted([key, 'meta'])}")
+            array = data[key]
+            meta = json.loads(str(data["meta"]))
+    except (zipfile.BadZipFile, OSError, EOFError, json.JSONDecodeError, KeyError) as err:
+        raise ValueError(f"{str(path)!r} is not a readable .npz file (corrupted or truncated?): {err}") from None
+    except ValueError as err:
+        if "hdsnn" in str(err):
+            raise
+        raise ValueError(f"{str(path)!r} could not be read without pickle (corrupted, or not an hdsnn "
+                         f"file?): {err}") from None
+    if not isinstance(meta, dict) or meta.get("kind") != kind:
+        got = meta.get("kind") if isinstance(meta, dict) else meta
+        raise ValueError(f"{str(path)!r} holds a {got!r} file, expected a {kind!r} file")
+    if list(array.shape) != meta.get("shape"):
+        raise ValueError(f"{str(path)!r}: {key} has shape {list(array.shape)} but its metadata says "
+                         f"{meta.get('shape')} (file damaged?)")
+    return array, meta
+
+
+def save_raster(path, raster, **meta) -> Path:
+    """Write a ``(M, N, T)`` spike raster atomically.
+
+    Parameters
+    ----------
+    path : str or Path
+        Destination, ending in ``.npz``.
+    raster : bool array ``(M, N, T)``
+    **meta
+        JSON-serialisable metadata (configuration, scores...).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> r = torch.zeros(2, 3, 10, dtype=torch.bool); r[0, 1, 4] = True
+    >>> f = os.path.join(tempfile.mkdtemp(), "r.npz")
+    >>> _ = save_raster(f, r, note="example")
+    >>> back, meta = load_raster(f)
+    >>> torch.equal(back, r), meta["note"]
+    (True, 'example')
+    """
+    raster = check_raster("raster", raster)
+    return _save_npz(path, "raster", "raster", raster.cpu().numpy(), meta)
+
+
+def load_raster(path) -> tuple[torch.Tensor, dict]:
+    """Read a raster file; returns ``(raster, metadata)``. See :func:`save_raster`."""
+    array, meta = _load_npz(path, "raster", "raster")
+    if array.dtype != np.bool_ or array.ndim != 3:
+        raise ValueError(f"{str(path)!r}: raster must be bool with 3 dimensions (M, N, T); "
+                         f"got {array.dtype} with shape {array.shape}")
+    return torch.from_numpy(array), meta
+
+
+def save_weights(path, W, **meta) -> Path:
+    """Write a ``(N, N, D)`` weight tensor (stored as float32) atomically.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> f = os.path.join(tempfile.mkdtemp(), "w.npz")
+    >>> _ = save_weights(f, torch.ones(4, 4, 3), method="example")
+    >>> load_weights(f)[0].shape
+    torch.Size([4, 4, 3])
+    """
+    W = check_weights("W", W)
+    return _save_npz(path, "weights", "W", W.detach().cpu().to(torch.float32).numpy(), meta)
+
+
+def load_weights(path) -> tuple[torch.Tensor, dict]:
+    """Read a weight file; returns ``(W, metadata)``; checks shape and finiteness."""
+    array, meta = _load_npz(path, "weights", "W")
+    if array.dtype != np.float32:
+        raise ValueError(f"{str(path)!r}: W must be float32; got {array.dtype}")
+    try:
+        W = check_weights("W", torch.from_numpy(array))
+    except ValueError as err:
+        raise ValueError(f"{str(path)!r}: {err}") from None
+    return W, meta
+
+
+def read_meta(path, kind: str) -> dict:
+    """Metadata of a raster or weight file (``kind`` is 'raster' or 'weights')."""
+    return _load_npz(path, kind, "raster" if kind == "raster" else "W")[1]
+
+
+def write_json(path, data: dict) -> Path:
+    """Write JSON atomically (indented, keys sorted)."""
+    text = json.dumps(data, indent=2, sort_keys=True).encode()
+    return _atomic_write(Path(path), lambda h: h.write(text))

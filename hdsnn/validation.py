@@ -1,0 +1,148 @@
+"""Early, specific input validation shared by every part of the package.
+
+Each checker raises :class:`ValueError` whose message names the parameter, the
+allowed values and the value that was given, so that a user can fix the call
+without reading the source.
+"""
+from __future__ import annotations
+
+import math
+from numbers import Integral, Real
+from typing import Iterable
+
+import numpy as np
+import torch
+
+__all__ = [
+    "check_int",
+    "check_real",
+    "check_probability",
+    "check_choice",
+    "check_raster",
+    "check_weights",
+]
+
+
+def check_int(name: str, value, minimum: int | None = None, maximum: int | None = None) -> int:
+    """Return ``value`` as an ``int`` after checking type and range.
+
+    Examples
+    --------
+    >>> check_int("N", 8, minimum=1)
+    8
+    """
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise ValueError(f"{name} must be an integer; got {value!r} ({type(value).__name__})")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}; got {value}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be <= {maximum}; got {value}")
+    return value
+
+
+def check_real(
+    name: str,
+    value,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    *,
+    open_min: bool = False,
+    open_max: bool = False,
+) -> float:
+    """Return ``value`` as a finite ``float`` after checking its range.
+
+    Examples
+    --------
+    >>> check_real("beta", 0.7, 0.0, 1.0, open_max=True)
+    0.7
+    """
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise ValueError(f"{name} must be a real number; got {value!r} ({type(value).__name__})")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite; got {value}")
+    lo = "(" if open_min else "["
+    hi = ")" if open_max else "]"
+    rng = f"{lo}{'-inf' if minimum is None else minimum}, {'inf' if maximum is None else maximum}{hi}"
+    if minimum is not None and (value < minimum or (open_min and value == minimum)):
+        raise ValueError(f"{name} must be in {rng}; got {value}")
+    if maximum is not None and (value > maximum or (open_max and value == maximum)):
+        raise ValueError(f"{name} must be in {rng}; got {value}")
+    return value
+
+
+def check_probability(name: str, value, *, open_interval: bool = True) -> float:
+    """Check a probability: in (0, 1) by default, in [0, 1] with ``open_interval=False``.
+
+    Examples
+    --------
+    >>> check_probability("p_A", 1e-3)
+    0.001
+    """
+    return check_real(name, value, 0.0, 1.0, open_min=open_interval, open_max=open_interval)
+
+
+def check_choice(name: str, value, choices: Iterable[str]) -> str:
+    """Check that ``value`` is one of ``choices``.
+
+    Examples
+    --------
+    >>> check_choice("reset", "zero", ("zero", "subtract"))
+    'zero'
+    """
+    choices = tuple(choices)
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
+    return value
+
+
+def check_raster(name: str, raster, *, ndim: int = 3) -> torch.Tensor:
+    """Return a boolean tensor view of a spike raster after checking it.
+
+    A raster holds only 0/1 (or ``False``/``True``) values; its axes are
+    ``(pattern, neuron, time)`` for ``ndim=3`` and ``(neuron, time)`` for
+    ``ndim=2``.
+    """
+    if isinstance(raster, np.ndarray):
+        raster = torch.from_numpy(raster)
+    if not isinstance(raster, torch.Tensor):
+        raise ValueError(f"{name} must be a numpy array or torch tensor; got {type(raster).__name__}")
+    axes = "(M patterns, N neurons, T steps)" if ndim == 3 else "(N neurons, T steps)"
+    if raster.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimensions {axes}; got shape {tuple(raster.shape)}")
+    if any(s == 0 for s in raster.shape):
+        raise ValueError(f"{name} must not be empty; got shape {tuple(raster.shape)}")
+    if raster.dtype != torch.bool:
+        if raster.is_floating_point() and not torch.isfinite(raster).all():
+            raise ValueError(f"{name} must hold only 0 and 1; it contains NaN or inf")
+        if not ((raster == 0) | (raster == 1)).all():
+            raise ValueError(f"{name} must hold only 0 and 1 (spike or no spike); got other values")
+        raster = raster != 0
+    return raster
+
+
+def check_weights(name: str, W, N: int | None = None, D: int | None = None) -> torch.Tensor:
+    """Check a weight tensor of shape ``(N, N, D)`` (index ``[post, pre, delay-1]``).
+
+    Returns it as a floating-point tensor (float32 unless it was float64).
+    """
+    if isinstance(W, np.ndarray):
+        W = torch.from_numpy(W)
+    if not isinstance(W, torch.Tensor):
+        raise ValueError(f"{name} must be a numpy array or torch tensor; got {type(W).__name__}")
+    if W.ndim != 3 or W.shape[0] != W.shape[1]:
+        raise ValueError(
+            f"{name} must have shape (N, N, D) indexed [post, pre, delay-1]; got shape {tuple(W.shape)}"
+        )
+    if N is not None and W.shape[0] != N:
+        raise ValueError(f"{name} is for N={W.shape[0]} neurons but the patterns have N={N}")
+    if D is not None and W.shape[2] != D:
+        raise ValueError(f"{name} has D={W.shape[2]} delays but D={D} was asked for")
+    if W.dtype not in (torch.float32, torch.float64):
+        W = W.to(torch.float32)
+    # One cheap pass first: a finite sum proves every entry finite.
+    if not torch.isfinite(W.sum()) and not torch.isfinite(W).all():
+        bad = int((~torch.isfinite(W)).sum())
+        raise ValueError(f"{name} must be finite; it holds {bad} NaN or inf entries")
+    return W
