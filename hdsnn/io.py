@@ -66,24 +66,28 @@ def _load_npz(path, kind: str, key: str) -> tuple[np.ndarray, dict]:
         raise FileNotFoundError(f"{kind} file not found: {str(path)!r}")
     if path.is_dir():
         raise ValueError(f"{kind} file {str(path)!r} is a folder, not a .npz file")
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"{str(path)!r} is not a readable .npz file (corrupted or truncated?)")
     try:
         with np.load(path, allow_pickle=False) as data:
             names = set(data.files)
-            if key not in names or "meta" not in names:
+            if "meta" not in names:
+                raise ValueError(f"{str(path)!r} is not an hdsnn file: it holds {sorted(names)}, no 'meta'")
+            meta = json.loads(str(data["meta"]))
+            if not isinstance(meta, dict) or meta.get("kind") != kind:
+                got = meta.get("kind") if isinstance(meta, dict) else meta
+                raise ValueError(f"{str(path)!r} holds a {got!r} file, expected a {kind!r} file")
+            if key not in names:
                 raise ValueError(f"{str(path)!r} is not an hdsnn {kind} file: it holds {sorted(names)}, "
                                  f"expected {sorted([key, 'meta'])}")
             array = data[key]
-            meta = json.loads(str(data["meta"]))
     except (zipfile.BadZipFile, OSError, EOFError, json.JSONDecodeError, KeyError) as err:
         raise ValueError(f"{str(path)!r} is not a readable .npz file (corrupted or truncated?): {err}") from None
     except ValueError as err:
-        if "hdsnn" in str(err):
+        if "hdsnn" in str(err) or "holds a" in str(err):
             raise
         raise ValueError(f"{str(path)!r} could not be read without pickle (corrupted, or not an hdsnn "
                          f"file?): {err}") from None
-    if not isinstance(meta, dict) or meta.get("kind") != kind:
-        got = meta.get("kind") if isinstance(meta, dict) else meta
-        raise ValueError(f"{str(path)!r} holds a {got!r} file, expected a {kind!r} file")
     if list(array.shape) != meta.get("shape"):
         raise ValueError(f"{str(path)!r}: {key} has shape {list(array.shape)} but its metadata says "
                          f"{meta.get('shape')} (file damaged?)")

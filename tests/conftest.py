@@ -6,8 +6,8 @@ from hdsnn.models import bernoulli_patterns
 
 @pytest.fixture(scope="session")
 def small_patterns():
-    """A small benchmark the Hebbian rule recalls perfectly: M=4, N=256, T=300, p_A=4e-3."""
-    return bernoulli_patterns(4, 256, 300, 4e-3, seed=11)
+    """A small benchmark the Hebbian rule recalls almost perfectly: M=4, N=512, T=300, p_A=3e-3."""
+    return bernoulli_patterns(4, 512, 300, 3e-3, seed=11)
 
 
 def dyadic_weights(N, D, density=0.3, seed=0, scale=16):

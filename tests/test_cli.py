@@ -1,0 +1,70 @@
+"""The command line: demo, the patterns -> init -> recall pipeline, and user errors."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from hdsnn.cli import main
+from hdsnn.io import load_raster, load_weights
+
+SMALL = ["--M", "3", "--N", "400", "--T", "200", "--p-A", "0.004", "--seed", "2"]
+
+
+def test_demo_writes_results_and_figures(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", *SMALL, "--D", "21", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "pooled" in printed and "hebbian init" in printed
+    results = json.loads((out / "results.json").read_text())
+    assert results["scores"]["pooled"]["f1"] > 0.95
+    assert len(results["scores"]["per_pattern"]["f1"]) == 3
+    assert set(results["wall_time_s"]) == {"patterns", "hebbian init", "recall", "total"}
+    assert (out / "recall_pattern0.png").stat().st_size > 10_000
+    assert (out / "recall_pattern0.svg").read_text().lstrip().startswith("<?xml")
+
+
+@pytest.mark.parametrize("method", ["hebbian", "lstsq"])
+def test_pipeline_patterns_init_recall(tmp_path, method, capsys):
+    pat, w, rec = tmp_path / "p.npz", tmp_path / "w.npz", tmp_path / "rec.npz"
+    assert main(["patterns", "--out", str(pat), *SMALL]) == 0
+    assert main(["init", "--patterns", str(pat), "--out", str(w), "--D", "21", "--method", method]) == 0
+    assert main(["recall", "--weights", str(w), "--patterns", str(pat), "--out", str(rec),
+                 "--pretime", "10", "--posttime", "5"]) == 0
+    raster, meta = load_raster(rec)
+    targets, _ = load_raster(pat)
+    assert raster.shape == targets.shape and meta["trial"]["pretime"] == 10
+    assert load_weights(w)[1]["method"] == method
+    scores = json.loads(rec.with_suffix(".json").read_text())["scores"]["pooled"]
+    assert scores["f1"] > 0.95
+
+
+def _run(*args):
+    return subprocess.run([sys.executable, "-m", "hdsnn.cli", *args], capture_output=True, text=True)
+
+
+def test_user_errors_exit_2_without_traceback(tmp_path):
+    res = _run("recall", "--weights", str(tmp_path / "missing.npz"), "--patterns", "x.npz", "--out", "y.npz")
+    assert res.returncode == 2
+    assert "hdsnn: error: weights file not found" in res.stderr and "Traceback" not in res.stderr
+    res = _run("patterns", "--out", str(tmp_path / "p.npz"), "--p-A", "2")
+    assert res.returncode == 2 and "p_A must be in (0.0, 1.0); got 2.0" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_mismatched_weights_and_patterns(tmp_path, capsys):
+    a, b, w = tmp_path / "a.npz", tmp_path / "b.npz", tmp_path / "w.npz"
+    main(["patterns", "--out", str(a), "--M", "1", "--N", "30", "--T", "60", "--p-A", "0.05"])
+    main(["patterns", "--out", str(b), "--M", "1", "--N", "40", "--T", "60", "--p-A", "0.05"])
+    main(["init", "--patterns", str(a), "--out", str(w), "--D", "5"])
+    capsys.readouterr()
+    assert main(["recall", "--weights", str(w), "--patterns", str(b), "--out", str(tmp_path / "r.npz")]) == 2
+    assert "are for N=30 neurons but patterns" in capsys.readouterr().err
+
+
+def test_help_states_units_and_defaults():
+    res = _run("recall", "--help")
+    assert res.returncode == 0
+    text = " ".join(res.stdout.split())
+    assert "steps of spontaneous activity before the trigger (default: 0)" in text
+    assert "stop a trial above this firing probability per neuron per step (default: 0.05)" in text
