@@ -7,8 +7,9 @@
 
 The functional core is :func:`lif_step`. Two simulators share it:
 
-- :func:`simulate` is event-driven: each spike adds its weight column
-  ``W[:, i, :]`` to a ring buffer of future input, so a step costs
+- :func:`simulate` is event-driven: each spike adds its outgoing weights
+  ``W[:, i, :]`` (the whole column, or only its non-zero entries when W is
+  sparse) to a buffer of future input, so a step costs at most
   ``(spikes) x N x D`` instead of ``N x N x D``. It is batched over trials,
   runs on CPU or CUDA and stops a trial whose activity runs away.
 - :func:`simulate_dense` is the plain reference, as in the paper's code: the
@@ -26,10 +27,10 @@ from hdsnn.validation import check_raster, check_real, check_weights
 
 __all__ = ["lif_step", "simulate", "simulate_dense", "Simulation"]
 
-
-
 #: Weights with fewer non-zero entries than this fraction are delivered entry by entry.
 _SPARSE_FRACTION = 0.15
+#: Weight columns gathered at once by the column delivery (bounds its memory).
+_COLUMNS_AT_ONCE = 256
 
 
 def _quiet(progress: bool | None) -> bool | None:
@@ -216,10 +217,10 @@ def simulate(W, inputs, clamp=None, net: NetworkConfig | None = None, *,
 class _Delivery:
     """Spikes in flight: a buffer of the input arriving in the next ``2D`` steps.
 
-    ``send(s)`` adds the outgoing weights of the spikes of the current step to
-    the input of the D following steps; ``take()`` returns (and removes) the
-    input of the next step. The buffer holds ``2D`` steps and slides back by D
-    every D steps, so delays index it without modulo.
+    ``send(b_idx, i_idx)`` adds the outgoing weights of the spikes of the
+    current step to the input of the D following steps; ``take()`` advances one
+    step and returns its input. The buffer holds ``2D`` steps and slides back
+    by D every D steps, so delays index it without modulo.
 
     Dense weights are delivered column by column (the ``(D, N)`` block of each
     presynaptic spike); sparse weights (the Hebbian rule gives about 3 % non-zero
@@ -256,7 +257,9 @@ class _Delivery:
         """Deliver the spikes ``(trial b_idx[k], neuron i_idx[k])`` of the current step."""
         if not self.sparse:
             window = self.buf[:, self.now + 1: self.now + 1 + self.D]       # (B, D, N)
-            window.index_add_(0, b_idx, self.W_out[i_idx])
+            for k in range(0, b_idx.numel(), _COLUMNS_AT_ONCE):              # bounded memory
+                part = slice(k, k + _COLUMNS_AT_ONCE)
+                window.index_add_(0, b_idx[part], self.W_out[i_idx[part]])
             return
         count = self.count[i_idx]
         spike = torch.repeat_interleave(count)
