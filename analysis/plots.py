@@ -28,8 +28,9 @@ def save_figure(fig, stem) -> list[Path]:
 def plot_recall(target, recalled, D: int, pattern: int = 0, dt_ms: float = 1.0, title: str | None = None):
     """Target and recalled raster of one pattern, overlaid.
 
-    Target spikes are grey circles, correctly recalled spikes blue dots,
-    spurious spikes red crosses; the shaded band is the trigger window.
+    Target spikes are grey circles, correctly recalled spikes blue dots inside
+    them, missed target spikes large orange circles, spurious spikes red
+    crosses; the shaded band is the trigger window.
 
     Parameters
     ----------
@@ -63,9 +64,11 @@ def plot_recall(target, recalled, D: int, pattern: int = 0, dt_ms: float = 1.0, 
     ax.axvspan(0, D * dt_ms, color="0.9", label="trigger window")
     n, t = torch.nonzero(tgt, as_tuple=True)
     ax.scatter(t * dt_ms, n, s=18, facecolors="none", edgecolors="0.4", linewidths=0.8, label="target")
-    hit = rec & tgt
-    n, t = torch.nonzero(hit, as_tuple=True)
+    n, t = torch.nonzero(rec & tgt, as_tuple=True)
     ax.scatter(t * dt_ms, n, s=4, color="tab:blue", label="recalled, correct")
+    n, t = torch.nonzero(tgt & ~rec, as_tuple=True)
+    ax.scatter(t * dt_ms, n, s=40, facecolors="none", edgecolors="tab:orange", linewidths=1.5,
+               label="target, missed")
     n, t = torch.nonzero(rec & ~tgt, as_tuple=True)
     ax.scatter(t * dt_ms, n, s=14, marker="x", color="tab:red", label="recalled, spurious")
     ax.set_xlabel("time (ms)")
