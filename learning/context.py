@@ -35,8 +35,8 @@ def context_matrix(raster, D: int) -> sp.csr_matrix:
     Examples
     --------
     >>> r = torch.zeros(1, 2, 5, dtype=torch.bool); r[0, 1, 1] = True
-    >>> context_matrix(r, D=2).toarray().astype(int).tolist()
-    [[0, 0, 0, 1], [0, 0, 0, 0], [0, 0, 0, 0]]
+    >>> context_matrix(r, D=2).toarray().astype(int).tolist()   # t=2: (1, d=1); t=3: (1, d=2)
+    [[0, 0, 1, 0], [0, 0, 0, 1], [0, 0, 0, 0]]
     """
     raster, D = _check(raster, D)
     M, N, T = raster.shape
@@ -84,7 +84,7 @@ def dense_context(raster, D: int) -> torch.Tensor:
     --------
     >>> r = torch.zeros(1, 2, 5, dtype=torch.bool); r[0, 1, 1] = True
     >>> dense_context(r, 2)[0].int().tolist()
-    [[0, 0, 0, 1], [0, 0, 0, 0], [0, 0, 0, 0]]
+    [[0, 0, 1, 0], [0, 0, 0, 1], [0, 0, 0, 0]]
     """
     raster, D = _check(raster, D)
     M, N, T = raster.shape
