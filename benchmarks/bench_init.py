@@ -13,24 +13,16 @@ Run: ``python -m benchmarks.bench_init [--quick]``.
 """
 from __future__ import annotations
 
-import argparse
-
 import torch
 
-from hdsnn import bernoulli_patterns
 from hdsnn.io import write_json
 from hdsnn.learning import hebbian_init, hebbian_init_dense
 
-from ._common import RESULTS, best_of, machine
+from ._common import RESULTS, best_of, machine, parse
 
 
 def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="N=256, T=300, D=21 (seconds)")
-    parser.add_argument("--repeat", type=int, default=3, help="repeats of the pair-based rule (best taken)")
-    args = parser.parse_args(argv)
-    M, N, T, D, p = (4, 256, 300, 21, 4e-3) if args.quick else (16, 1024, 1000, 41, 1e-3)
-    targets = bernoulli_patterns(M, N, T, p, seed=0)
+    args, (M, N, T, D, p), targets = parse(__doc__, argv, "repeats of the pair-based rule (best taken)")
     t_pairs, W = best_of(lambda: hebbian_init(targets, D=D), args.repeat)
     t_dense, W_dense = best_of(lambda: hebbian_init_dense(targets, D=D), 1)
     diff = float((W - W_dense).abs().max())
@@ -43,7 +35,7 @@ def main(argv=None) -> dict:
     print(f"  dense formula  {t_dense:8.3f} s")
     print(f"  spike pairs    {t_pairs:8.3f} s   speed-up x{res['speedup']:.1f}")
     print(f"  max |difference| = {diff:.2e}  agree: {res['agree']}")
-    write_json(RESULTS / ("init_quick.json" if args.quick else "init.json"), res)
+    write_json(args.out or RESULTS / ("init_quick.json" if args.quick else "init.json"), res)
     return res
 
 

@@ -12,24 +12,17 @@ Run: ``python -m benchmarks.bench_recall [--quick]``.
 """
 from __future__ import annotations
 
-import argparse
-
 import torch
 
-from hdsnn import NetworkConfig, bernoulli_patterns, hebbian_init
+from hdsnn import NetworkConfig, hebbian_init
 from hdsnn.io import write_json
 from hdsnn.models import make_trials, simulate, simulate_dense
 
-from ._common import RESULTS, best_of, machine
+from ._common import RESULTS, best_of, machine, parse
 
 
 def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="N=256, T=300, D=21 (seconds)")
-    parser.add_argument("--repeat", type=int, default=3, help="repeats of the event-driven runs (best taken)")
-    args = parser.parse_args(argv)
-    M, N, T, D, p = (4, 256, 300, 21, 4e-3) if args.quick else (16, 1024, 1000, 41, 1e-3)
-    targets = bernoulli_patterns(M, N, T, p, seed=0)
+    args, (M, N, T, D, p), targets = parse(__doc__, argv, "repeats of the event-driven runs (best taken)")
     W = hebbian_init(targets, D=D)
     trials = make_trials(targets, D)
     net = NetworkConfig(N=N, D=D)
@@ -55,7 +48,7 @@ def main(argv=None) -> dict:
     print(f"  event-driven (entries)   {t_sparse:8.3f} s   speed-up x{res['speedup']['event_driven_entries']:.1f}")
     print(f"  event-driven (columns)   {t_columns:8.3f} s   speed-up x{res['speedup']['event_driven_columns']:.1f}")
     print(f"  identical rasters: {res['identical_rasters']}")
-    write_json(RESULTS / ("recall_quick.json" if args.quick else "recall.json"), res)
+    write_json(args.out or RESULTS / ("recall_quick.json" if args.quick else "recall.json"), res)
     return res
 
 

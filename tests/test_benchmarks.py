@@ -1,0 +1,17 @@
+"""The benchmark scripts run (quick sizes) and compare like with like; no timing is asserted."""
+import json
+
+from benchmarks import bench_init, bench_recall
+
+
+def test_recall_benchmark_compares_identical_rasters(tmp_path):
+    out = tmp_path / "recall.json"
+    res = bench_recall.main(["--quick", "--repeat", "1", "--out", str(out)])
+    assert res["identical_rasters"] == {"entries_vs_dense": True, "columns_vs_dense": True}
+    assert res["spikes"] > 1000
+    assert json.loads(out.read_text())["speedup"].keys() == {"event_driven_entries", "event_driven_columns"}
+
+
+def test_init_benchmark_compares_equal_weights(tmp_path):
+    res = bench_init.main(["--quick", "--repeat", "1", "--out", str(tmp_path / "init.json")])
+    assert res["agree"] and res["max_abs_difference"] == 0.0 and res["nonzero_weights"] > 1000
