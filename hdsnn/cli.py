@@ -99,7 +99,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--simulator", choices=("torch",), default="torch", help="simulator")
     _add_network(p, with_size=False)
     _add_trial(p)
+
+    p = sub.add_parser("paper", formatter_class=_Formatter, help="reproduce a figure of the paper",
+                       description="Run one of the paper/ scripts; options after NAME go to the script "
+                                   "(e.g. `hdsnn paper robustness --quick`; `hdsnn paper NAME --help`).")
+    p.add_argument("name", choices=PAPER_SCRIPTS, help="script to run")
+    p.add_argument("script_args", nargs=argparse.REMAINDER, help="options of the script")
     return parser
+
+
+#: The scripts of paper/ runnable as ``hdsnn paper NAME``.
+PAPER_SCRIPTS = ("robustness", "sequential", "scans", "gain_scan")
 
 
 def _version() -> str:
@@ -219,11 +229,18 @@ def _recall(args) -> int:
     return 0
 
 
+def _paper(args) -> int:
+    import importlib
+
+    importlib.import_module(f"hdsnn.paper.{args.name}").main(args.script_args)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``hdsnn`` command."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    handlers = {"demo": _demo, "patterns": _patterns, "init": _init, "recall": _recall}
+    handlers = {"demo": _demo, "patterns": _patterns, "init": _init, "recall": _recall, "paper": _paper}
     try:
         return handlers[args.command](args)
     except (ValueError, FileNotFoundError) as err:

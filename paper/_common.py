@@ -1,0 +1,48 @@
+"""Shared machinery of the paper scripts: options, parallel runs, outputs."""
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from hdsnn.io import write_json
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def parser(doc: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="small sizes, under a minute")
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel worker processes")
+    p.add_argument("--out", default=str(RESULTS), help="output folder")
+    return p
+
+
+def _init_worker():
+    import torch
+    torch.set_num_threads(1)
+
+
+def run_parallel(fn, jobs_args: list, jobs: int) -> list:
+    """``[fn(*a) for a in jobs_args]``, over ``jobs`` processes (in order)."""
+    if jobs <= 1 or len(jobs_args) <= 1:
+        return [fn(*a) for a in jobs_args]
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker) as pool:
+        return list(pool.map(fn, *zip(*jobs_args)))
+
+
+def mean_se(values) -> tuple[float, float]:
+    """Mean and standard error of the mean."""
+    v = np.asarray(values, dtype=float)
+    return float(v.mean()), float(v.std(ddof=1) / np.sqrt(v.size)) if v.size > 1 else 0.0
+
+
+def save(out, name: str, data: dict, started: float) -> Path:
+    data = {**data, "wall_time_s": time.perf_counter() - started}
+    path = write_json(Path(out) / f"{name}.json", data)
+    print(f"wrote {path} ({data['wall_time_s']:.1f} s)")
+    return path
