@@ -109,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 #: The scripts of paper/ runnable as ``hdsnn paper NAME``.
-PAPER_SCRIPTS = ("robustness", "sequential", "scans", "gain_scan")
+PAPER_SCRIPTS = ("robustness", "sequential", "scans", "capacity", "methods", "gain_scan")
 
 
 def _version() -> str:

@@ -28,3 +28,24 @@ def test_scans_quick(tmp_path):
     res = json.loads((tmp_path / "scans_quick.json").read_text())
     loss = {r["value"]: r["loss_mean"] for r in res["scans"]["D"]}
     assert loss[3] > 0.5 > loss[21]                               # too few delays cannot hold the patterns
+
+
+def test_capacity_quick(tmp_path):
+    assert main(["paper", "capacity", "--quick", "--methods", "hebbian", "--out", str(tmp_path)]) == 0
+    rows = json.loads((tmp_path / "capacity_quick.json").read_text())["rows"]
+    cap = {(r["N"], r["D"]): r["capacity"] for r in rows}
+    assert cap[(128, 21)] > cap[(64, 21)]                         # more neurons, more patterns
+    for r in rows:                                                # the capacity passed, one more did not
+        f1 = {int(k): v for k, v in r["f1_by_M"].items()}
+        if r["capacity"]:
+            assert f1[r["capacity"]] >= 0.99
+        assert r["reached_M_max"] or any(v < 0.99 for m, v in f1.items() if m > r["capacity"])
+
+
+def test_methods_quick(tmp_path):
+    assert main(["paper", "methods", "--quick", "--out", str(tmp_path)]) == 0
+    rows = {r["method"]: r for r in json.loads((tmp_path / "methods_quick.json").read_text())["rows"]}
+    assert set(rows) == {"hebbian", "lstsq"}
+    assert rows["lstsq"]["nonzero_fraction"] > rows["hebbian"]["nonzero_fraction"]   # dense vs pair-sparse
+    for r in rows.values():
+        assert r["clean"]["f1"] >= r["p_flip_0.25"]["f1"] - 1e-9

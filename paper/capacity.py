@@ -1,0 +1,114 @@
+"""Capacity: the largest number of patterns M recalled with pooled F1 >= 0.99.
+
+Beyond the paper, which leaves capacity open (it predicts a scaling like
+``N^2 D / (T - D)``). For each learning method and each network size N (and
+each number of delays D at N=1024), M is doubled from 4 until recall fails,
+then bisected; the result is the largest M that passed (one seed; the F1 of
+every evaluated M is kept in the JSON).
+
+Methods: ``hebbian`` (default gain) and ``lstsq`` (exact least squares,
+expensive: its capacity is bounded by the number of unknowns per neuron,
+``M (T - D) <= N D``, so it is scanned only up to N=1024).
+
+Run: ``python -m paper.capacity [--quick] [--methods hebbian,lstsq]``; full
+mode about 45 minutes on 2 cores. Writes ``paper/results/capacity.json`` and
+``capacity.png/.svg``.
+"""
+from __future__ import annotations
+
+import time
+
+from hdsnn import NetworkConfig, bernoulli_patterns, recall
+from hdsnn.analysis.plots import save_figure
+from hdsnn.learning import hebbian_init, least_squares_init
+
+from ._common import parser, run_parallel, save
+
+THRESHOLD = 0.99
+
+
+def f1_at(method: str, M: int, N: int, T: int, D: int, p: float, seed: int = 0) -> float:
+    targets = bernoulli_patterns(M, N, T, p, seed=seed)
+    if method == "hebbian":
+        W = hebbian_init(targets, D=D)
+    else:
+        W = least_squares_init(targets, D=D, tol=1e-6, progress=False)
+    return recall(W, targets, NetworkConfig(N=N, D=D), progress=False).scores.pooled()["f1"]
+
+
+def capacity(method: str, N: int, T: int, D: int, p: float, M_max: int) -> dict:
+    tried = {}
+
+    def ok(M):
+        if M not in tried:
+            tried[M] = f1_at(method, M, N, T, D, p)
+        return tried[M] >= THRESHOLD
+
+    lo, hi = 0, None
+    M = 4
+    while M <= M_max:
+        if ok(M):
+            lo, M = M, 2 * M
+        else:
+            hi = M
+            break
+    if hi is not None:
+        while hi - lo > max(1, lo // 16):             # bisect to about 6 % precision
+            mid = (lo + hi) // 2
+            lo, hi = (mid, hi) if ok(mid) else (lo, mid)
+    return {"method": method, "N": N, "T": T, "D": D, "p_A": p, "capacity": lo,
+            "reached_M_max": hi is None, "f1_by_M": {str(k): v for k, v in sorted(tried.items())}}
+
+
+def figure(rows):
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for method in sorted({r["method"] for r in rows}):
+        for ax, key, fixed in ((axes[0], "N", "D"), (axes[1], "D", "N")):
+            sel = [r for r in rows if r["method"] == method and r["sweep"] == key]
+            if sel:
+                ax.plot([r[key] for r in sel], [r["capacity"] for r in sel], marker="o", label=method)
+                ax.set_xlabel(key)
+                ax.set_xscale("log", base=2)
+                ax.set_yscale("log", base=2)
+    axes[0].set_ylabel(f"capacity (largest M with F1 >= {THRESHOLD})")
+    for ax in axes:
+        ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def main(argv=None) -> dict:
+    p = parser(__doc__)
+    p.add_argument("--methods", default="hebbian,lstsq", help="comma-separated: hebbian, lstsq")
+    args = p.parse_args(argv)
+    started = time.perf_counter()
+    methods = args.methods.split(",")
+    if args.quick:
+        T, p_A, Ns, Ds, N0, D0, M_max = 200, 5e-3, [64, 128], [11, 21], 128, 21, 64
+    else:
+        T, p_A, Ns, Ds, N0, D0, M_max = 1000, 1e-3, [256, 512, 1024, 2048], [21, 41, 81], 1024, 41, 512
+    jobs = []
+    for m in methods:
+        for N in Ns:
+            if m == "lstsq" and N > 1024:
+                continue
+            jobs.append((m, N, T, D0, p_A, M_max, "N"))
+        jobs += [(m, N0, T, D, p_A, M_max, "D") for D in Ds if D != D0]
+    rows = run_parallel(_job, jobs, args.jobs)
+    for r in rows:
+        print(f"{r['method']:8s} N={r['N']:5d} D={r['D']:4d}: capacity M = {r['capacity']}")
+    rows += [dict(r, sweep="D") for r in rows if r["N"] == N0 and r["D"] == D0]   # shared point of both sweeps
+    tag = "_quick" if args.quick else ""
+    save_figure(figure(rows), f"{args.out}/capacity{tag}")
+    out = {"threshold": THRESHOLD, "rows": rows}
+    save(args.out, f"capacity{tag}", out, started)
+    return out
+
+
+def _job(method, N, T, D, p, M_max, sweep):
+    return {**capacity(method, N, T, D, p, M_max), "sweep": sweep}
+
+
+if __name__ == "__main__":
+    main()
