@@ -14,7 +14,12 @@ __all__ = ["main", "build_parser"]
 
 
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    pass
+    """Shows each option's default, except where the help text states it (default None)."""
+
+    def _get_help_string(self, action):
+        if action.default is None:
+            return action.help
+        return super()._get_help_string(action)
 
 
 def _add_network(p, with_size=True):
@@ -68,7 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "results.json and a figure to --out.")
     _add_patterns(p)
     _add_network(p)
-    p.add_argument("--gain", type=float, default=None, help="Hebbian gain g (default: the measured DEFAULT_GAIN)")
+    p.add_argument("--gain", type=float, default=None,
+                   help="Hebbian gain g, the input of a target spike in units of theta (default: "
+                        "DEFAULT_GAIN = 2.5, measured by `hdsnn paper gain_scan`)")
     p.add_argument("--out", default="hdsnn-demo", help="output folder")
     p.add_argument("--device", default="cpu", help="torch device: cpu or cuda")
 
@@ -88,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--D", type=int, default=41, help="number of delays, 1..D steps")
     p.add_argument("--beta", type=float, default=0.7, help="membrane leak per step used in the target")
     p.add_argument("--gain", type=float, default=None,
-                   help="gain g (default: DEFAULT_GAIN for hebbian, LSTSQ_GAIN for lstsq)")
+                   help="gain g, the input of a target spike (default: 2.5 for hebbian, 2.0 for lstsq)")
 
     p = sub.add_parser("recall", formatter_class=_Formatter, help="recall patterns from their triggers",
                        description="Recall every pattern from its trigger window with weights W, print scores, "

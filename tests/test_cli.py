@@ -68,3 +68,10 @@ def test_help_states_units_and_defaults():
     text = " ".join(res.stdout.split())
     assert "steps of spontaneous activity before the trigger (default: 0)" in text
     assert "stop a trial above this firing probability per neuron per step (default: 0.05)" in text
+
+
+def test_help_defaults_match_the_code():
+    from hdsnn.learning import DEFAULT_GAIN, LSTSQ_GAIN
+    text = " ".join(_run("init", "--help").stdout.split())
+    assert f"default: {DEFAULT_GAIN} for hebbian, {LSTSQ_GAIN} for lstsq" in text
+    assert "(default: None)" not in text
