@@ -124,7 +124,7 @@ def simulate(W, inputs, clamp=None, net: NetworkConfig | None = None, *,
         Runaway guard: a trial whose mean firing probability per neuron per
         step over the last D free-running steps exceeds ``max_rate`` (and one
         spike per neuron per D steps) is stopped and reported; its raster is
-        silent from then on. None disables the guard.
+        silent from that step on. None disables the guard.
     device : str or torch.device
         ``'cpu'`` or ``'cuda'``.
     sparse : bool or None
@@ -202,10 +202,7 @@ def _simulate(W, inputs, clamp, net, max_rate, device, sparse, progress) -> Simu
                 s = s & alive[:, None]
         b_idx, i_idx = torch.nonzero(s, as_tuple=True)
         k = b_idx.numel()
-        if k:
-            spikes.append((t, b_idx, i_idx))
-            deliver.send(b_idx, i_idx)
-        if limit is not None:
+        if limit is not None:                       # guard before delivery: a runaway costs one step
             free = 0 if clamp_all[t] else k
             window_total[t % D] = free
             if free:
@@ -221,6 +218,13 @@ def _simulate(W, inputs, clamp, net, max_rate, device, sparse, progress) -> Simu
                     alive &= ~over
                     all_alive = False
                     stopped_at[over.cpu()] = t
+                    keep = alive[b_idx]
+                    b_idx, i_idx = b_idx[keep], i_idx[keep]
+                    k = b_idx.numel()
+                    s = s & alive[:, None]
+        if k:
+            spikes.append((t, b_idx, i_idx))
+            deliver.send(b_idx, i_idx)
     raster = torch.zeros(B, N, L, dtype=torch.bool)
     if spikes:
         steps = torch.cat([torch.full_like(b, t) for t, b, _ in spikes]).cpu()
