@@ -8,3 +8,6 @@ from .scores import Scores, confusion, score, sliding_f1
 from .plots import plot_recall
 
 __all__ = ["Scores", "confusion", "score", "sliding_f1", "plot_recall"]
+from .neo_io import block_to_rasters, rasters_to_block, trains_from_raster  # noqa: E402
+
+__all__ += ["rasters_to_block", "block_to_rasters", "trains_from_raster"]
