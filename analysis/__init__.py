@@ -11,3 +11,6 @@ __all__ = ["Scores", "confusion", "score", "sliding_f1", "plot_recall"]
 from .neo_io import block_to_rasters, rasters_to_block, trains_from_raster  # noqa: E402
 
 __all__ += ["rasters_to_block", "block_to_rasters", "trains_from_raster"]
+from .timing import Matching, match_spikes, spike_train_distances, timing_error_stats, tolerant_score  # noqa: E402
+
+__all__ += ["Matching", "match_spikes", "tolerant_score", "timing_error_stats", "spike_train_distances"]
