@@ -14,3 +14,6 @@ __all__ += ["rasters_to_block", "block_to_rasters", "trains_from_raster"]
 from .timing import Matching, match_spikes, spike_train_distances, timing_error_stats, tolerant_score  # noqa: E402
 
 __all__ += ["Matching", "match_spikes", "tolerant_score", "timing_error_stats", "spike_train_distances"]
+from .statistics import cross_correlograms, fano_factors, firing_rates, isi_statistics  # noqa: E402
+
+__all__ += ["firing_rates", "isi_statistics", "fano_factors", "cross_correlograms"]
