@@ -17,3 +17,6 @@ __all__ += ["Matching", "match_spikes", "tolerant_score", "timing_error_stats", 
 from .statistics import cross_correlograms, fano_factors, firing_rates, isi_statistics  # noqa: E402
 
 __all__ += ["firing_rates", "isi_statistics", "fano_factors", "cross_correlograms"]
+from .files import read_nix, read_nwb, write_nix, write_nwb  # noqa: E402
+
+__all__ += ["write_nix", "read_nix", "write_nwb", "read_nwb"]
