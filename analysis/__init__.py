@@ -20,3 +20,6 @@ __all__ += ["firing_rates", "isi_statistics", "fano_factors", "cross_correlogram
 from .files import read_nix, read_nwb, write_nix, write_nwb  # noqa: E402
 
 __all__ += ["write_nix", "read_nix", "write_nwb", "read_nwb"]
+from .polychrony import Group, SearchConfig, detect_activations, find_groups, group_statistics  # noqa: E402
+
+__all__ += ["SearchConfig", "Group", "find_groups", "detect_activations", "group_statistics"]
