@@ -23,3 +23,6 @@ __all__ += ["write_nix", "read_nix", "write_nwb", "read_nwb"]
 from .polychrony import Group, SearchConfig, detect_activations, find_groups, group_statistics  # noqa: E402
 
 __all__ += ["SearchConfig", "Group", "find_groups", "detect_activations", "group_statistics"]
+from .motifs import SpadeConfig, concatenate_trials, estimate_spade_memory, find_motifs  # noqa: E402
+
+__all__ += ["SpadeConfig", "find_motifs", "estimate_spade_memory", "concatenate_trials"]
