@@ -21,6 +21,8 @@ def test_planted_motif_is_found_with_neurons_lags_and_occurrences():
     assert best["neurons"] == [9, 2, 13] and best["lags_steps"] == [0, 4, 9]
     assert best["occurrences"] == [[m, o] for m, o in onsets]
     assert all(x["n_occurrences"] < 8 or set(x["neurons"]) <= {9, 2, 13} for x in out["motifs"])
+    late = find_motifs(r, D=12, start=100, config=SpadeConfig(min_spikes=3, min_occ=4))["motifs"][0]
+    assert late["neurons"] == [9, 2, 13] and late["occurrences"] == [[m, o] for m, o in onsets if o > 100]
 
 
 def test_trials_do_not_merge_across_the_gap():
