@@ -5,12 +5,14 @@ sets of (neuron, lag) that recur more often than ``min_occ`` times within a
 window of ``winlen`` bins. Trials are concatenated into one train per neuron
 with silent gaps of at least one window, so no motif straddles two trials.
 
-Memory: frequent-itemset mining over windows grows with the square of the
-number of spikes per window, ``k = spikes * winlen / bins``. The estimate
-``bins * k (k - 1) / 2 * 160 bytes`` reproduces the 1.4 GB measured for
-N = 1024 neurons at 1 Hz over 10 s with 41-bin windows (issue 5), and
-predicts the blow-up beyond 10 GB at N = 4096; :func:`find_motifs` refuses runs
-whose estimate exceeds ``memory_budget_gb``.
+Memory: measured here on the demo's recall raster (16 trials of 959 steps,
+41-bin windows, min_occ = 3), SPADE's peak memory above the interpreter grew
+linearly with the number of (window, spike) items, ``spikes x winlen``:
+2.9 GB for 512 neurons (7.9 k spikes), 6.2 GB for 1024 neurons (15.7 k
+spikes), about 10 kB per item. :func:`estimate_spade_memory` uses that slope
+(it overestimates the 1.4 GB quoted in issue 5 for 10 s at N = 1024 with
+min_occ = 10, and agrees with its > 10 GB at N = 4096); :func:`find_motifs`
+refuses runs whose estimate exceeds ``memory_budget_gb``.
 """
 from __future__ import annotations
 
@@ -27,8 +29,8 @@ from .neo_io import _as_numpy
 
 __all__ = ["SpadeConfig", "find_motifs", "estimate_spade_memory", "concatenate_trials"]
 
-#: bytes per pair of spikes sharing a window (calibrated on the measurement quoted above)
-BYTES_PER_PAIR = 160
+#: bytes per (window, spike) item, measured as described above
+BYTES_PER_ITEM = 10_000
 
 
 @dataclass(frozen=True)
@@ -117,19 +119,19 @@ def concatenate_trials(raster, start: int = 0, gap: int = 0, dt_ms: float = 1.0)
     return [neo.SpikeTrain(p * pq.ms, t_stop=t_stop) for p in parts], stride
 
 
-def estimate_spade_memory(n_spikes: int, n_bins: int, winlen: int) -> float:
-    """Estimated peak memory of SPADE's mining, in bytes (see the module docstring).
+def estimate_spade_memory(n_spikes: int, winlen: int) -> float:
+    """Estimated peak memory of SPADE, in bytes: ``n_spikes * winlen * BYTES_PER_ITEM``.
+
+    Every spike appears in ``winlen`` windows (transactions) of the mining.
 
     Examples
     --------
-    >>> round(estimate_spade_memory(n_spikes=10240, n_bins=10000, winlen=41) / 1e9, 1)
-    1.4
+    >>> round(estimate_spade_memory(n_spikes=15688, winlen=41) / 1e9, 1)
+    6.4
     """
     n_spikes = check_int("n_spikes", n_spikes, minimum=0)
-    n_bins = check_int("n_bins", n_bins, minimum=1)
     winlen = check_int("winlen", winlen, minimum=1)
-    k = n_spikes * winlen / n_bins
-    return float(n_bins * k * max(k - 1, 0) / 2 * BYTES_PER_PAIR)
+    return float(n_spikes * winlen * BYTES_PER_ITEM)
 
 
 def find_motifs(raster, D: int, start: int = 0, config: SpadeConfig | None = None, dt_ms: float = 1.0,
@@ -182,7 +184,7 @@ def find_motifs(raster, D: int, start: int = 0, config: SpadeConfig | None = Non
     winlen = cfg.winlen if cfg.winlen is not None else D
     trains, stride = concatenate_trials(r, start, gap=winlen, dt_ms=dt_ms)
     n_spikes = int(r[:, :, start:].sum())
-    estimate = estimate_spade_memory(n_spikes, M * stride, winlen) / 1e9
+    estimate = estimate_spade_memory(n_spikes, winlen) / 1e9
     if estimate > budget:
         raise ValueError(f"SPADE would need about {estimate:.1f} GB (> memory_budget_gb={budget} GB) for "
                          f"{n_spikes} spikes in {M * stride} bins with windows of {winlen} bins; use fewer "
@@ -204,6 +206,6 @@ def find_motifs(raster, D: int, start: int = 0, config: SpadeConfig | None = Non
         occ = sorted([int(f // stride), int(f % stride) + start] for f in first)
         motifs.append({"neurons": [neurons[i] for i in order], "lags_steps": [lags[i] for i in order],
                        "occurrences": occ, "n_occurrences": len(occ),
-                       "pvalue": float(p["pvalue"]) if "pvalue" in p and p["pvalue"] is not None else None})
+                       "pvalue": float(p["pvalue"]) if cfg.n_surr > 0 else None})
     motifs.sort(key=lambda x: (-len(x["neurons"]), -x["n_occurrences"], x["neurons"]))
     return {"motifs": motifs, "estimated_memory_gb": estimate, "winlen": winlen, "config": cfg.to_dict()}
