@@ -13,6 +13,7 @@ Distances between recall and target use Elephant's
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,7 +22,7 @@ from scipy.optimize import linear_sum_assignment
 from hdsnn.validation import check_int, check_real
 
 from .neo_io import _as_numpy
-from .scores import Scores, _ratio
+from .scores import Scores
 
 __all__ = ["Matching", "match_spikes", "tolerant_score", "timing_error_stats", "spike_train_distances"]
 
@@ -250,7 +251,9 @@ def spike_train_distances(recalled, target, D: int, dt_ms: float = 1.0, tau_ms: 
     for n in tqdm(active, desc="distances", unit="neuron", leave=False,
                   disable=None if progress is None else not progress):
         pair = [neo.SpikeTrain(x * dt_ms * pq.ms, t_stop=t_stop) for x in (r_trains[n], g_trains[n])]
-        vr[n] = van_rossum_distance(pair, time_constant=tau_ms * pq.ms)[0, 1]
+        with warnings.catch_warnings():          # Elephant warns when rounding gives tiny negative squares
+            warnings.simplefilter("ignore", RuntimeWarning)
+            vr[n] = van_rossum_distance(pair, time_constant=tau_ms * pq.ms)[0, 1]
         vp[n] = victor_purpura_distance(pair, cost_factor=cost_per_ms / pq.ms)[0, 1]
     return {"van_rossum": vr, "victor_purpura": vp, "tau_ms": tau_ms, "cost_per_ms": cost_per_ms,
             "gap_ms": gap * dt_ms}
