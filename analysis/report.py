@@ -192,12 +192,14 @@ def analyze(targets, recalled, D: int, out, *, W=None, net: NetworkConfig | None
         search = groups if groups is not None else SearchConfig(n_anchors=None, min_path=1)
         found = find_groups(W, net, search, mothers=group_mothers, progress=progress)
         gstats = group_statistics(found, N=N)
-        act_t = [len(detect_activations(tgt, g, tolerance=1)) for g in found]
-        act_r = [len(detect_activations(rec, g, tolerance=1)) for g in found]
-        gstats["activations"] = {"tolerance": 1, "min_fraction": 1.0,
-                                 "target": _summary(act_t), "recall": _summary(act_r),
-                                 "groups_active_in_target": int(np.count_nonzero(act_t)),
-                                 "groups_active_in_recall": int(np.count_nonzero(act_r))}
+        gstats["activations"] = []
+        for fraction in (1.0, 0.5):
+            act_t = [len(detect_activations(tgt, g, 1, fraction)) for g in found]
+            act_r = [len(detect_activations(rec, g, 1, fraction)) for g in found]
+            gstats["activations"].append({"tolerance": 1, "min_fraction": fraction,
+                                          "target": _summary(act_t), "recall": _summary(act_r),
+                                          "groups_active_in_target": int(np.count_nonzero(act_t)),
+                                          "groups_active_in_recall": int(np.count_nonzero(act_r))})
         report["groups"] = {"search": search.to_dict(), "statistics": gstats,
                             "longest": [g.to_dict() for g in sorted(found, key=lambda g: (-g.path_length, -g.size))[:20]]}
         stage("polychronous groups")
