@@ -36,7 +36,7 @@ def test_trials_do_not_merge_across_the_gap():
 
 
 def test_refuses_runs_over_the_memory_budget():
-    r = np.random.default_rng(1).random((2, 64, 200)) < 0.05
+    r = np.random.default_rng(1).random((2, 16, 200)) < 0.05
     estimate = estimate_spade_memory(int(r.sum()), 41) / 1e9
     with pytest.raises(ValueError, match="memory_budget_gb"):
         find_motifs(r, D=41, memory_budget_gb=estimate / 2)
