@@ -12,6 +12,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 __all__ = ["plot_sliding_f1", "plot_pattern_scores", "plot_timing_errors", "plot_isi_cv",
            "plot_cross_correlogram", "plot_weights", "plot_groups", "plot_motifs"]
@@ -59,6 +60,7 @@ def plot_pattern_scores(scores: dict):
             ax.bar(np.arange(values.size) + i * width, values, width=width, label=label)
         ax.set_title(name)
         ax.set_xlabel("pattern")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         lo = min(float(getattr(s, name).min()) for s in scores.values())
         ax.set_ylim(max(0.0, lo - 0.05), 1.005)
     axes[0].set_ylabel("score")
@@ -179,6 +181,7 @@ def plot_groups(stats: dict, example=None, dt_ms: float = 1.0):
             ax.bar(list(map(int, hist)), list(hist.values()), color="tab:green")
         ax.set_xlabel(label)
         ax.set_ylabel("groups")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes[0].set_title(f"{stats['n_groups']} groups")
     ax = axes[3]
     if example is not None:
@@ -211,6 +214,8 @@ def plot_motifs(motifs: list, n: int = 6, dt_ms: float = 1.0):
             ax.annotate(str(neuron), (lag, i), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=7)
         ax.annotate(f"x{m['n_occurrences']}", (lags[-1], i), textcoords="offset points", xytext=(10, -3),
                     fontsize=7, color="0.4")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.margins(x=0.12, y=0.15)
     ax.set_xlabel("lag (ms)")
     ax.set_ylabel("motif (by occurrences)")
     ax.set_title(f"SPADE motifs: {len(motifs)} found" + ("" if motifs else " (none)"))
