@@ -189,6 +189,8 @@ def find_motifs(raster, D: int, start: int = 0, config: SpadeConfig | None = Non
         raise ValueError(f"SPADE would need about {estimate:.1f} GB (> memory_budget_gb={budget} GB) for "
                          f"{n_spikes} spikes in {M * stride} bins with windows of {winlen} bins; use fewer "
                          f"neurons or trials, a shorter window, or a larger budget")
+    if n_spikes < cfg.min_spikes * cfg.min_occ:      # no motif possible (and Elephant fails on no windows)
+        return {"motifs": [], "estimated_memory_gb": estimate, "winlen": winlen, "config": cfg.to_dict()}
     kwargs = dict(min_spikes=cfg.min_spikes, max_spikes=cfg.max_spikes, min_occ=cfg.min_occ,
                   min_neu=cfg.min_neu, n_surr=cfg.n_surr, stat_corr=cfg.stat_corr, psr_param=cfg.psr_param,
                   dither=cfg.dither_ms * pq.ms, output_format="patterns")

@@ -68,3 +68,16 @@ def test_analyze_reports_user_errors(tmp_path, capsys):
     assert main(["analyze", "--patterns", str(tmp_path / "p.npz"), "--recall", str(tmp_path / "r.npz"),
                  "--out", str(tmp_path / "o")]) == 2
     assert "--D is needed" in capsys.readouterr().err
+
+
+def test_analyze_a_silent_recall(tmp_path):
+    from hdsnn import bernoulli_patterns
+    from hdsnn.analysis.report import analyze
+
+    P = bernoulli_patterns(M=2, N=32, T=100, p_A=0.02, seed=1)
+    rep = analyze(P, torch.zeros_like(P), D=10, out=tmp_path, progress=False)
+    pooled = rep["scores"]["exact"]["pooled"]
+    assert pooled["tp"] == 0 and pooled["fn"] == int(P[:, :, 10:].sum()) and pooled["f1"] == 0.0
+    assert rep["motifs"]["motifs"] == [] and rep["scores"]["timing_errors"]["n"] == 0
+    assert rep["statistics"]["recall"]["rate_hz"]["max"] == 0.0
+    assert (tmp_path / "rasters.nix").exists() and "groups" not in rep
