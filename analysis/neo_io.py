@@ -12,13 +12,15 @@ exactly: spike times are integer steps times ``dt``, rounded back to steps.
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
-import neo
 import numpy as np
-import quantities as pq
 import torch
 
 from hdsnn.validation import check_raster, check_real
+
+if TYPE_CHECKING:
+    import neo
 
 __all__ = ["rasters_to_block", "block_to_rasters", "raster_trains", "trains_from_raster"]
 
@@ -53,7 +55,7 @@ def trains_from_raster(raster) -> list[list[np.ndarray]]:
     return [parts[i * N:(i + 1) * N] for i in range(M)]
 
 
-def raster_trains(raster, dt_ms: float = 1.0, **annotations) -> list[list[neo.SpikeTrain]]:
+def raster_trains(raster, dt_ms: float = 1.0, **annotations) -> list[list["neo.SpikeTrain"]]:
     """One :class:`neo.SpikeTrain` per pattern and neuron (times in ms).
 
     Examples
@@ -62,6 +64,9 @@ def raster_trains(raster, dt_ms: float = 1.0, **annotations) -> list[list[neo.Sp
     >>> raster_trains(r)[0][1].times.magnitude.tolist()
     [2.0, 5.0]
     """
+    import neo
+    import quantities as pq
+
     dt_ms = check_real("dt_ms", dt_ms, 0.0, open_min=True)
     steps = trains_from_raster(raster)
     T = _as_numpy("raster", raster).shape[2]
@@ -72,7 +77,7 @@ def raster_trains(raster, dt_ms: float = 1.0, **annotations) -> list[list[neo.Sp
 
 
 def rasters_to_block(rasters: dict, dt_ms: float = 1.0, config: dict | None = None,
-                     name: str = "hdsnn") -> neo.Block:
+                     name: str = "hdsnn") -> "neo.Block":
     """Rasters of several kinds to one :class:`neo.Block`.
 
     Parameters
@@ -100,6 +105,8 @@ def rasters_to_block(rasters: dict, dt_ms: float = 1.0, config: dict | None = No
     >>> block.segments[3].spiketrains[2].annotations["kind"]
     'recall'
     """
+    import neo
+
     if not isinstance(rasters, dict) or not rasters:
         raise ValueError(f"rasters must be a non-empty dict kind -> raster; got {type(rasters).__name__}")
     arrays = {str(k): _as_numpy(f"rasters[{k!r}]", v) for k, v in rasters.items()}
@@ -118,7 +125,7 @@ def rasters_to_block(rasters: dict, dt_ms: float = 1.0, config: dict | None = No
     return block
 
 
-def block_to_rasters(block: neo.Block) -> tuple[dict, dict]:
+def block_to_rasters(block: "neo.Block") -> tuple[dict, dict]:
     """Invert :func:`rasters_to_block`: ``({kind: bool tensor (M, N, T)}, config)``.
 
     Examples
@@ -128,6 +135,9 @@ def block_to_rasters(block: neo.Block) -> tuple[dict, dict]:
     >>> bool((back["target"].numpy() == r).all()), config
     (True, {'D': 4})
     """
+    import neo
+    import quantities as pq
+
     if not isinstance(block, neo.Block):
         raise ValueError(f"block must be a neo.Block; got {type(block).__name__}")
     ann = block.annotations

@@ -17,7 +17,6 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from hdsnn.validation import check_int, check_real
 
@@ -66,6 +65,8 @@ class Matching:
 
 def _assign(g: np.ndarray, r: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Most matches within ``k`` steps; among those, the smallest total ``|error|``."""
+    from scipy.optimize import linear_sum_assignment
+
     err = np.abs(g[:, None] - r[None, :])
     allowed = err <= k
     if not allowed.any():
