@@ -180,13 +180,15 @@ def cross_correlograms(recalled, target, start: int = 0, dt_ms: float = 1.0, win
         order = np.lexsort((times, n))
         trains.append(np.split(times[order], np.cumsum(np.bincount(n, minlength=N))[:-1]))
     per_neuron = np.zeros((N, 2 * window + 1), dtype=np.int64)
-    for n in range(N):
-        if trains[0][n].size == 0 or trains[1][n].size == 0:
-            continue
-        binned = [BinnedSpikeTrain(neo.SpikeTrain((x[n] + 0.5) * dt_ms * pq.ms, t_stop=t_stop),
-                                   bin_size=bin_size, t_start=0 * pq.ms, t_stop=t_stop) for x in trains]
-        cch, lags = cross_correlation_histogram(binned[0], binned[1], window=[-window, window])
-        # Elephant's convention: lag > 0 when the second train (target) fires after the first (recall)
-        per_neuron[n] = np.rint(cch.magnitude[::-1, 0]).astype(np.int64)
+    with warnings.catch_warnings():                 # Elephant 1.2 passes copy= to quantities 0.16
+        warnings.simplefilter("ignore", DeprecationWarning)
+        for n in range(N):
+            if trains[0][n].size == 0 or trains[1][n].size == 0:
+                continue
+            binned = [BinnedSpikeTrain(neo.SpikeTrain((x[n] + 0.5) * dt_ms * pq.ms, t_stop=t_stop),
+                                       bin_size=bin_size, t_start=0 * pq.ms, t_stop=t_stop) for x in trains]
+            cch, lags = cross_correlation_histogram(binned[0], binned[1], window=[-window, window])
+            # Elephant's convention: lag > 0 when the second train (target) fires after the first (recall)
+            per_neuron[n] = np.rint(cch.magnitude[::-1, 0]).astype(np.int64)
     lags_ms = np.arange(-window, window + 1) * dt_ms
     return {"lags_ms": lags_ms, "counts": per_neuron.sum(0), "per_neuron": per_neuron}
