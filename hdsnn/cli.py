@@ -112,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "(e.g. `hdsnn paper robustness --quick`; `hdsnn paper NAME --help`).")
     p.add_argument("name", choices=PAPER_SCRIPTS, help="script to run")
     p.add_argument("script_args", nargs=argparse.REMAINDER, help="options of the script")
+    _add_analyze_parser(sub)
     return parser
 
 
@@ -243,11 +244,75 @@ def _paper(args) -> int:
     return 0
 
 
+def _add_analyze_parser(sub) -> None:
+    p = sub.add_parser("analyze", formatter_class=_Formatter,
+                       help="analyse a recall: scores, statistics, motifs, groups, figures, NIX/NWB files",
+                       description="Compare a recalled raster (from `hdsnn recall`) with its patterns (from "
+                                   "`hdsnn patterns`) and write a report folder: report.json with every score and "
+                                   "statistic, figures (PNG and SVG), rasters.nix and rasters.nwb. With --weights "
+                                   "(default: the weights named in the recall file, if present) it also plots the "
+                                   "weights and searches polychronous groups.")
+    p.add_argument("--patterns", required=True, help="patterns .npz file")
+    p.add_argument("--recall", required=True, help="recalled raster .npz file")
+    p.add_argument("--out", required=True, help="report folder")
+    p.add_argument("--weights", default=None, help="weights .npz file (default: from the recall file's metadata)")
+    p.add_argument("--no-weights", action="store_true", help="skip the weight figure and the group search")
+    p.add_argument("--D", type=int, default=None, help="trigger window (default: from the recall file's metadata)")
+    p.add_argument("--tolerance", type=int, nargs="+", default=[0, 1, 2], help="tolerances k (steps) of the scores")
+    p.add_argument("--sliding-width", type=int, default=20, help="window of the sliding F1 (steps)")
+    p.add_argument("--spade-budget-gb", type=float, default=2.0,
+                   help="memory budget of SPADE; it runs on the first neurons that fit")
+    p.add_argument("--spade-min-occ", type=int, default=3, help="fewest occurrences of a SPADE motif")
+    p.add_argument("--group-mothers", type=int, default=None,
+                   help="search groups from the first this many neurons (default: all)")
+
+
+def _analyze(args) -> int:
+    from .analysis.motifs import SpadeConfig
+    from .analysis.report import analyze
+    from .config import NetworkConfig
+    from .io import load_raster, load_weights
+
+    targets, _ = load_raster(args.patterns)
+    recalled, rmeta = load_raster(args.recall)
+    if targets.shape != recalled.shape:
+        raise ValueError(f"patterns {args.patterns!r} have shape {tuple(targets.shape)} but recall "
+                         f"{args.recall!r} has {tuple(recalled.shape)}")
+    network = rmeta.get("network") or {}
+    D = args.D if args.D is not None else network.get("D")
+    if D is None:
+        raise ValueError(f"--D is needed: the recall file {args.recall!r} does not record the network's D")
+    W = None
+    weights = args.weights if args.weights is not None else rmeta.get("weights")
+    if weights is not None and not args.no_weights:
+        if args.weights is None and not Path(weights).exists():
+            print(f"note: weights {weights!r} named in the recall file not found; no group search")
+        else:
+            W, _ = load_weights(weights)
+    net = NetworkConfig.from_dict(network) if network else None
+    mothers = None if args.group_mothers is None else range(min(args.group_mothers, targets.shape[1]))
+    t0 = time.perf_counter()
+    report = analyze(targets, recalled, D, args.out, W=W, net=net, dt_ms=network.get("dt_ms", 1.0),
+                     tolerances=args.tolerance, sliding_width=args.sliding_width,
+                     spade_budget_gb=args.spade_budget_gb, spade=SpadeConfig(min_occ=args.spade_min_occ),
+                     group_mothers=mothers, config={"network": network, "trial": rmeta.get("trial"),
+                                                    "patterns": str(args.patterns), "recall": str(args.recall)})
+    pooled = report["scores"]["exact"]["pooled"]
+    print(f"F1 {pooled['f1']:.4f} (exact)" + "".join(
+        f", {v['pooled']['f1']:.4f} (±{k})" for k, v in report["scores"]["tolerant"].items() if k != "0"))
+    for name, sec in report["wall_time_s"].items():
+        print(f"{name:<22} {sec:>8.2f} s")
+    print(f"peak memory {report['peak_memory_gb']:.2f} GB; wrote {len(report['files'])} files to {args.out} "
+          f"in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``hdsnn`` command."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    handlers = {"demo": _demo, "patterns": _patterns, "init": _init, "recall": _recall, "paper": _paper}
+    handlers = {"demo": _demo, "patterns": _patterns, "init": _init, "recall": _recall, "paper": _paper,
+                "analyze": _analyze}
     try:
         return handlers[args.command](args)
     except (ValueError, FileNotFoundError) as err:
