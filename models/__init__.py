@@ -13,3 +13,10 @@ __all__ = [
     "Trials", "make_trials", "sequential_trials", "perturb_cue",
     "lif_step", "simulate", "simulate_dense", "Simulation",
 ]
+
+# Brian2 export and the discrete-equivalent Brian2 network (issue 4).
+from .export import SynapseList, check_memory, count_kept, estimate_memory, export_synapses  # noqa: E402
+from .brian2_exact import Brian2Simulation, simulate_brian2  # noqa: E402
+
+__all__ += ["SynapseList", "export_synapses", "count_kept", "estimate_memory", "check_memory",
+            "Brian2Simulation", "simulate_brian2"]
