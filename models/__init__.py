@@ -20,3 +20,6 @@ from .brian2_exact import Brian2Simulation, simulate_brian2  # noqa: E402
 
 __all__ += ["SynapseList", "export_synapses", "count_kept", "estimate_memory", "check_memory",
             "Brian2Simulation", "simulate_brian2"]
+from .brian2_recall import Brian2Recall, recall_brian2  # noqa: E402
+
+__all__ += ["Brian2Recall", "recall_brian2"]

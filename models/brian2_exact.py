@@ -209,16 +209,17 @@ def simulate_brian2(W, inputs, clamp=None, net: NetworkConfig | None = None, *, 
     with _brian2_target(target, build_dir) as b2:
         start = time.perf_counter()
         ms = b2.ms
+        clock = b2.Clock(dt=1 * ms, name="steps")
         trial_inputs = b2.TimedArray(forced, dt=1 * ms)
         trial_clamp = b2.TimedArray(clamped, dt=1 * ms)
         namespace = {"trial_inputs": trial_inputs, "trial_clamp": trial_clamp}
         group = b2.NeuronGroup(N, EQUATIONS["model"], threshold=EQUATIONS["threshold"],
-                               reset=EQUATIONS["reset"][net.reset], dt=1 * ms, namespace=namespace,
+                               reset=EQUATIONS["reset"][net.reset], clock=clock, namespace=namespace,
                                dtype={"u": np.float32, "I": np.float32, "beta": np.float32,
                                       "theta": np.float32}, name="neurons")
         group.beta, group.theta = net.beta, net.theta
         group.run_regularly(EQUATIONS["step"], when="before_thresholds", name="membrane_step")
-        synapses = b2.Synapses(group, group, "w : 1", on_pre=EQUATIONS["on_pre"], dt=1 * ms,
+        synapses = b2.Synapses(group, group, "w : 1", on_pre=EQUATIONS["on_pre"], clock=clock,
                                dtype={"w": np.float32}, name="recurrent")
         synapses.connect(i=syn.pre.astype(np.int32), j=syn.post.astype(np.int32))
         synapses.w = syn.weight
