@@ -23,3 +23,6 @@ __all__ += ["SynapseList", "export_synapses", "count_kept", "estimate_memory", "
 from .brian2_recall import Brian2Recall, recall_brian2  # noqa: E402
 
 __all__ += ["Brian2Recall", "recall_brian2"]
+from .connectivity import DelayDistribution, dense_mask, masked_hebbian_init, random_mask  # noqa: E402
+
+__all__ += ["DelayDistribution", "dense_mask", "random_mask", "masked_hebbian_init"]
