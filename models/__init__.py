@@ -26,3 +26,6 @@ __all__ += ["Brian2Recall", "recall_brian2"]
 from .connectivity import DelayDistribution, dense_mask, masked_hebbian_init, random_mask  # noqa: E402
 
 __all__ += ["DelayDistribution", "dense_mask", "random_mask", "masked_hebbian_init"]
+from .brian2_neurons import NEURON_MODELS, NeuronModel, calibrate_efficacy, recall_neurons  # noqa: E402
+
+__all__ += ["NEURON_MODELS", "NeuronModel", "recall_neurons", "calibrate_efficacy"]
