@@ -331,7 +331,7 @@ def benchmark_neurons(quick: bool = False, target: str = "numpy", k: int = 1, ca
     distribution (median 10 ms, sigma 0.5) discretised to 1 ms, Hebbian
     weights restricted to that mask (:func:`masked_hebbian_init`). The
     discrete torch recall of the same weights is reported as a reference.
-    The efficacy (grid 1 .. 4) and the delay shift (0 or 0.5 ms) are
+    The efficacy (grid 0.5 .. 5.6) and the delay shift (0 or 0.5 ms) are
     calibrated on the first ``calibration_patterns`` patterns, then every
     pattern is recalled with them. ``quick``: a small network (N=128, M=4, T=300, D=21).
     """
@@ -368,7 +368,7 @@ def benchmark_neurons(quick: bool = False, target: str = "numpy", k: int = 1, ca
         syn = networks[delays]
         start = time.perf_counter()
         e, shift, table = calibrate_efficacy(name, syn, P[:calibration_patterns], D, k=k, target=target,
-                                             efficacies=(0.5, 0.7, 1.0, 1.4, 2.0, 2.8, 4.0),
+                                             efficacies=(0.5, 0.7, 1.0, 1.4, 2.0, 2.8, 4.0, 5.6),
                                              delay_shifts_ms=(0.0, 0.5))
         r = recall_neurons(name, syn, P, D, efficacy=e, delay_shift_ms=shift, k=k, target=target)
         pooled = r.scores.pooled()
