@@ -37,7 +37,7 @@ import torch
 
 from hdsnn.validation import check_choice, check_int, check_raster, check_real
 
-from .export import SynapseList
+from .export import SynapseList, export_synapses
 
 __all__ = ["NeuronModel", "NEURON_MODELS", "NeuronRecall", "recall_neurons", "calibrate_efficacy",
            "benchmark_neurons"]
@@ -204,7 +204,6 @@ def recall_neurons(model: str | NeuronModel, synapses: SynapseList, targets, D: 
     --------
     >>> from hdsnn.models import bernoulli_patterns
     >>> from hdsnn.learning import hebbian_init
-    >>> from hdsnn.models.export import export_synapses
     >>> P = bernoulli_patterns(1, 40, 60, 0.05, seed=0)
     >>> r = recall_neurons("lif_current", export_synapses(hebbian_init(P, D=8)), P, D=8, efficacy=2.0)
     >>> r.raster.shape
@@ -305,7 +304,6 @@ def calibrate_efficacy(model, synapses: SynapseList, targets, D: int, *,
     --------
     >>> from hdsnn.models import bernoulli_patterns
     >>> from hdsnn.learning import hebbian_init
-    >>> from hdsnn.models.export import export_synapses
     >>> P = bernoulli_patterns(1, 40, 60, 0.05, seed=0)
     >>> e, shift, table = calibrate_efficacy("lif_current", export_synapses(hebbian_init(P, D=8)), P, 8,
     ...                                      efficacies=(1.0, 2.0))
@@ -342,7 +340,6 @@ def benchmark_neurons(quick: bool = False, target: str = "numpy", k: int = 1, ca
     from hdsnn.models import bernoulli_patterns
 
     from .connectivity import DelayDistribution, masked_hebbian_init, random_mask
-    from .export import export_synapses
 
     if quick:
         M, N, T, p, D = 4, 128, 300, 8e-3, 21
