@@ -37,9 +37,11 @@ __all__ = ["SynapseList", "export_synapses", "count_kept", "estimate_memory", "c
 TARGETS = ("numpy", "cython", "cpp_standalone", "cuda_standalone")
 
 #: Resident bytes per Brian2 synapse (indices, float32 weight, delay, spike
-#: queue), measured under the numpy target at 1 and 4 million synapses (53 and
-#: 52 bytes), plus the 16 bytes of the exported COO list held alongside. The
-#: C++ targets store the same arrays; the numbers are used for all targets.
+#: queue) under the numpy target: 47 to 53 bytes measured at 1 and 4 million
+#: synapses (``bench_brian2.py memory``; 53 is the largest seen), plus the 16
+#: bytes of the exported COO list held alongside. The full dense paper tensor
+#: (43 M synapses) was estimated at 3.06 GiB and peaked at 2.93 GiB resident.
+#: The C++ targets store the same arrays; the number is used for all targets.
 BYTES_PER_SYNAPSE = 53 + 16
 
 #: Fixed cost of a network (Brian2, code objects, neuron arrays), in bytes.
