@@ -1,4 +1,4 @@
-"""What the spikes mean: recall scores and figures.
+"""What the spikes mean: scores, Neo/Elephant statistics, files, motifs, polychronous groups, figures.
 
 Examples
 --------

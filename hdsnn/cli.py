@@ -103,9 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weights", required=True, help="weights .npz file (from `hdsnn init`)")
     p.add_argument("--patterns", required=True, help="patterns .npz file")
     p.add_argument("--out", required=True, help="output raster .npz file; scores go next to it as .json")
-    p.add_argument("--simulator", choices=("torch",), default="torch", help="simulator")
+    p.add_argument("--simulator", choices=("torch", "brian2"), default="torch", help="simulator")
     _add_network(p, with_size=False)
     _add_trial(p)
+    _add_brian2(p)
 
     p = sub.add_parser("paper", formatter_class=_Formatter, help="reproduce a figure of the paper",
                        description="Run one of the paper/ scripts; options after NAME go to the script "
@@ -118,6 +119,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 #: The scripts of paper/ runnable as ``hdsnn paper NAME``.
 PAPER_SCRIPTS = ("robustness", "sequential", "scans", "capacity", "methods", "gain_scan")
+
+
+def _add_brian2(p):
+    g = p.add_argument_group("Brian2 (--simulator brian2: the discrete-equivalent network)")
+    g.add_argument("--target", choices=("numpy", "cython", "cpp_standalone", "cuda_standalone"),
+                   default="numpy", help="Brian2 runtime target")
+    g.add_argument("--threshold", type=float, default=None, help="prune: keep synapses with |w| >= threshold")
+    g.add_argument("--top-k", type=int, default=None, help="prune: keep the k largest |w| per postsynaptic neuron")
+    g.add_argument("--keep-fraction", type=float, default=None,
+                   help="prune: keep this fraction of the non-zero weights, largest |w| first")
+    g.add_argument("--budget-gb", type=float, default=None,
+                   help="refuse networks estimated above this memory (GiB; default: half the available memory)")
 
 
 def _version() -> str:
@@ -211,6 +224,8 @@ def _init(args) -> int:
 
 
 def _recall(args) -> int:
+    if args.simulator == "brian2":
+        return _recall_brian2(args)
     from . import recall
     from .config import NetworkConfig, TrialConfig
     from .io import load_raster, load_weights, save_raster, write_json
@@ -304,6 +319,39 @@ def _analyze(args) -> int:
         print(f"{name:<22} {sec:>8.2f} s")
     print(f"peak memory {report['peak_memory_gb']:.2f} GB; wrote {len(report['files'])} files to {args.out} "
           f"in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def _recall_brian2(args) -> int:
+    from .config import NetworkConfig, TrialConfig
+    from .io import load_raster, load_weights, save_raster, write_json
+    from .models.brian2_recall import recall_brian2
+
+    W, _ = load_weights(args.weights)
+    targets, _ = load_raster(args.patterns)
+    N = targets.shape[1]
+    if W.shape[0] != N:
+        raise ValueError(f"weights {args.weights!r} are for N={W.shape[0]} neurons but patterns "
+                         f"{args.patterns!r} have N={N}")
+    net = NetworkConfig(N=N, D=W.shape[2], beta=args.beta, theta=args.theta, reset=args.reset)
+    trial = TrialConfig(pretime=args.pretime, posttime=args.posttime, cue=args.cue,
+                        trigger_steps=args.trigger_steps, p_flip=args.p_flip, noise=args.noise,
+                        silenced=args.silenced, seed=args.trial_seed)
+    budget = None if args.budget_gb is None else args.budget_gb * 2**30
+    result = recall_brian2(W, targets, net, trial, target=args.target, threshold=args.threshold,
+                           top_k=args.top_k, keep_fraction=args.keep_fraction, budget_bytes=budget)
+    out = Path(args.out)
+    brian2 = {"target": args.target, "synapses": result.n_synapses, "threshold": args.threshold,
+              "top_k": args.top_k, "keep_fraction": args.keep_fraction}
+    save_raster(out, result.raster, network=net.to_dict(), trial=trial.to_dict(), simulator="brian2",
+                brian2=brian2, weights=str(args.weights), patterns=str(args.patterns))
+    stages = {"export": result.export_seconds, "build": result.build_seconds, "brian2 run": result.run_seconds}
+    write_json(out.with_suffix(".json"), {"network": net.to_dict(), "trial": trial.to_dict(), "simulator": "brian2",
+                                          "brian2": brian2, "scores": result.scores.to_dict(),
+                                          "wall_time_s": stages, "simulation_s": result.run_seconds})
+    print(f"Brian2 ({args.target}): {result.n_synapses} synapses")
+    print(_table(result.scores, stages))
+    print(f"wrote {out} and {out.with_suffix('.json')}")
     return 0
 
 

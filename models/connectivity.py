@@ -1,0 +1,191 @@
+"""Biological connectivity: which (post, pre, delay) synapses exist.
+
+A connectivity is a boolean mask of the weight tensor's shape ``(N, N, D)``,
+index ``[post, pre, delay-1]``. The paper's network is :func:`dense_mask`:
+every pair joined on every delay channel ``1..D``. :func:`random_mask` draws
+a sparser, more biological network: each ordered pair is connected with
+probability ``p_connect`` by ``synapses_per_pair`` synapses whose delays
+(in ms) come from a :class:`DelayDistribution` (uniform, lognormal or
+exponential), discretised to the step ``dt`` and clipped to ``1..D`` steps.
+Two draws that fall in the same step merge into one synapse.
+
+The same mask drives learning (:func:`masked_hebbian_init`) and the export to
+Brian2 (``export_synapses(W, mask=mask)``), so both simulators see the same network.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from hdsnn.validation import check_choice, check_int, check_probability, check_real
+
+__all__ = ["DelayDistribution", "dense_mask", "random_mask", "masked_hebbian_init", "delay_histogram",
+           "DELAY_KINDS"]
+
+DELAY_KINDS = ("uniform", "lognormal", "exponential")
+
+
+@dataclass(frozen=True)
+class DelayDistribution:
+    """A distribution of axonal delays, in ms.
+
+    Parameters
+    ----------
+    kind : {'uniform', 'lognormal', 'exponential'}
+    low_ms, high_ms : float
+        Support of ``'uniform'``.
+    median_ms, sigma : float
+        ``'lognormal'``: ``exp(N(log(median_ms), sigma**2))``.
+    mean_ms : float
+        ``'exponential'``: ``1 + Exp(mean_ms - 1)`` (at least one step of 1 ms).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> d = DelayDistribution("lognormal", median_ms=8.0, sigma=0.5).sample(rng, 10_000)
+    >>> 7.5 < float(np.median(d)) < 8.5
+    True
+    """
+
+    kind: str = "uniform"
+    low_ms: float = 1.0
+    high_ms: float = 41.0
+    median_ms: float = 10.0
+    sigma: float = 0.5
+    mean_ms: float = 10.0
+
+    def __post_init__(self):
+        check_choice("kind", self.kind, DELAY_KINDS)
+        check_real("low_ms", self.low_ms, 0.0, open_min=True)
+        check_real("high_ms", self.high_ms, self.low_ms)
+        check_real("median_ms", self.median_ms, 0.0, open_min=True)
+        check_real("sigma", self.sigma, 0.0)
+        check_real("mean_ms", self.mean_ms, 1.0)
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """``size`` delays in ms."""
+        if self.kind == "uniform":
+            return rng.uniform(self.low_ms, self.high_ms, size)
+        if self.kind == "lognormal":
+            return rng.lognormal(np.log(self.median_ms), self.sigma, size)
+        return 1.0 + rng.exponential(self.mean_ms - 1.0, size)
+
+
+def dense_mask(N: int, D: int) -> torch.Tensor:
+    """The paper's connectivity: every pair on every delay ``1..D``.
+
+    Examples
+    --------
+    >>> int(dense_mask(3, 4).sum())
+    36
+    """
+    N, D = check_int("N", N, minimum=1), check_int("D", D, minimum=1)
+    return torch.ones(N, N, D, dtype=torch.bool)
+
+
+def random_mask(N: int, D: int, *, p_connect: float = 1.0, synapses_per_pair: int = 3,
+                delays: DelayDistribution | None = None, dt_ms: float = 1.0, self_connections: bool = True,
+                seed: int = 0) -> torch.Tensor:
+    """A sparse connectivity with a few synapses per connected pair and random delays.
+
+    Parameters
+    ----------
+    N, D : int
+        Neurons and the longest delay, in steps.
+    p_connect : float in (0, 1]
+        Probability that an ordered pair ``(post, pre)`` is connected.
+    synapses_per_pair : int
+        Synapses (delay draws) per connected pair.
+    delays : DelayDistribution, optional
+        Delays in ms (default: uniform over ``[0.5, D + 0.5)`` steps, the
+        paper's channels ``1..D`` in equal proportions).
+    dt_ms : float
+        Step: delays become ``round(delay / dt_ms)`` steps, clipped to ``1..D``.
+    self_connections : bool
+        Allow ``post == pre``.
+    seed : int
+
+    Returns
+    -------
+    bool tensor ``(N, N, D)``
+
+    Examples
+    --------
+    >>> m = random_mask(50, 20, p_connect=0.2, synapses_per_pair=2, seed=1)
+    >>> m.shape, 0.15 < float(m.any(2).float().mean()) < 0.25, int(m.sum(2).max()) <= 2
+    (torch.Size([50, 50, 20]), True, True)
+    """
+    N, D = check_int("N", N, minimum=1), check_int("D", D, minimum=1)
+    p_connect = check_probability("p_connect", p_connect, open_interval=False)
+    if p_connect == 0.0:
+        raise ValueError("p_connect must be in (0, 1]; got 0.0")
+    k = check_int("synapses_per_pair", synapses_per_pair, minimum=1)
+    dt_ms = check_real("dt_ms", dt_ms, 0.0, open_min=True)
+    if delays is None:
+        delays = DelayDistribution("uniform", low_ms=0.5 * dt_ms, high_ms=(D + 0.5) * dt_ms)
+    if not isinstance(delays, DelayDistribution):
+        raise ValueError(f"delays must be a DelayDistribution; got {type(delays).__name__}")
+    rng = np.random.default_rng(seed)
+    connected = rng.random((N, N)) < p_connect
+    if not self_connections:
+        np.fill_diagonal(connected, False)
+    post, pre = np.nonzero(connected)
+    steps = np.rint(delays.sample(rng, post.size * k) / dt_ms).astype(np.int64)
+    steps = np.clip(steps, 1, D)
+    mask = np.zeros((N, N, D), dtype=bool)
+    mask[np.repeat(post, k), np.repeat(pre, k), steps - 1] = True
+    return torch.from_numpy(mask)
+
+
+def delay_histogram(mask) -> np.ndarray:
+    """Number of synapses on each delay ``1..D`` (index ``d - 1``).
+
+    Examples
+    --------
+    >>> delay_histogram(dense_mask(2, 3)).tolist()
+    [4, 4, 4]
+    """
+    return torch.as_tensor(mask).to(torch.bool).sum(dim=(0, 1)).numpy()
+
+
+def masked_hebbian_init(raster, mask, beta: float = 0.7, gain: float | None = None,
+                        compensate: bool = True) -> torch.Tensor:
+    """Hebbian weights restricted to the synapses of a mask.
+
+    ``hebbian_init`` on all ``N x N x D`` entries, then zero outside the
+    mask. With ``compensate`` the kept weights are divided by the fraction of
+    entries the mask keeps, so that a target spike still receives an input
+    close to the gain (the rule's normalisation assumes every channel exists).
+
+    Parameters
+    ----------
+    raster : bool array ``(M, N, T)``
+    mask : bool tensor ``(N, N, D)``
+    beta, gain : float
+        As for :func:`hdsnn.learning.hebbian_init` (gain: its default).
+    compensate : bool
+
+    Examples
+    --------
+    >>> from hdsnn.models import bernoulli_patterns
+    >>> P = bernoulli_patterns(2, 30, 100, 0.05, seed=0)
+    >>> m = random_mask(30, 8, p_connect=0.5, seed=0)
+    >>> W = masked_hebbian_init(P, m)
+    >>> bool((W[~m] == 0).all())
+    True
+    """
+    from hdsnn.learning import DEFAULT_GAIN, hebbian_init
+
+    mask = torch.as_tensor(mask).to(torch.bool)
+    if mask.ndim != 3 or mask.shape[0] != mask.shape[1]:
+        raise ValueError(f"mask must have shape (N, N, D); got {tuple(mask.shape)}")
+    density = float(mask.float().mean())
+    if density == 0.0:
+        raise ValueError("mask has no synapse")
+    W = hebbian_init(raster, D=mask.shape[2], beta=beta, gain=DEFAULT_GAIN if gain is None else gain)
+    if W.shape != mask.shape:
+        raise ValueError(f"mask has shape {tuple(mask.shape)} but the patterns give W of shape {tuple(W.shape)}")
+    W = W * mask
+    return W / density if compensate else W

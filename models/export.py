@@ -1,0 +1,261 @@
+"""Export of a weight tensor to a list of synapses, with pruning and a memory check.
+
+A Brian2 network has one synapse per kept entry ``W[post, pre, d-1]``: a
+neuron pair may be joined by several synapses, one per delay ``d`` (in steps
+of ``dt``). :func:`export_synapses` turns ``W`` (``(N, N, D)``, index
+``[post, pre, delay-1]``) into that list (:class:`SynapseList`, a COO list
+``(post, pre, delay_steps, weight)``), after one of three pruning policies:
+
+- ``threshold``: keep the entries with ``|w| >= threshold``;
+- ``top_k``: keep the ``k`` entries of largest ``|w|`` of each postsynaptic neuron;
+- ``keep_fraction``: keep that fraction of the non-zero entries, largest ``|w|`` first.
+
+Zero entries are never exported. The number of kept synapses is counted
+before the list is built, and :func:`check_memory` refuses (ValueError naming
+the budget, the estimate and a pruning that fits) a network whose estimated
+memory exceeds a budget, rather than letting Brian2 run out of memory.
+
+The memory per synapse was measured with ``python benchmarks/bench_brian2.py
+--memory`` (resident memory of a Brian2 ``Synapses`` object with ``w`` and
+``delay``, after a short run, divided by the number of synapses).
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from hdsnn.validation import check_choice, check_int, check_real, check_weights
+
+__all__ = ["SynapseList", "export_synapses", "count_kept", "estimate_memory", "check_memory",
+           "default_budget", "BYTES_PER_SYNAPSE", "TARGETS"]
+
+#: Brian2 runtime targets (``cuda_standalone`` needs brian2cuda and a GPU).
+TARGETS = ("numpy", "cython", "cpp_standalone", "cuda_standalone")
+
+#: Resident bytes per Brian2 synapse (indices, float32 weight, delay, spike
+#: queue) under the numpy target: 47 to 53 bytes measured at 1 and 4 million
+#: synapses (``bench_brian2.py memory``; 53 is the largest seen), plus the 16
+#: bytes of the exported COO list held alongside. The full dense paper tensor
+#: (43 M synapses) was estimated at 3.06 GiB and peaked at 2.93 GiB resident.
+#: The C++ targets store the same arrays; the number is used for all targets.
+BYTES_PER_SYNAPSE = 53 + 16
+
+#: Fixed cost of a network (Brian2, code objects, neuron arrays), in bytes.
+_BASE_BYTES = 300 * 2**20
+
+
+@dataclass(frozen=True)
+class SynapseList:
+    """Synapses as a COO list, one entry per kept ``(post, pre, delay)``.
+
+    Attributes
+    ----------
+    post, pre : int32 arrays ``(S,)``
+        Postsynaptic and presynaptic neuron of each synapse.
+    delay_steps : int32 arrays ``(S,)``
+        Delay in steps, ``1 .. D`` (``W`` index ``delay_steps - 1``).
+    weight : float32 array ``(S,)``
+    N, D : int
+        Size of the network the list came from.
+    """
+
+    post: np.ndarray
+    pre: np.ndarray
+    delay_steps: np.ndarray
+    weight: np.ndarray
+    N: int
+    D: int
+
+    def __len__(self) -> int:
+        return int(self.weight.shape[0])
+
+    def to_dense(self) -> torch.Tensor:
+        """The weight tensor ``(N, N, D)`` these synapses stand for (pruned entries are 0).
+
+        Examples
+        --------
+        >>> W = torch.zeros(2, 2, 3); W[1, 0, 2] = 0.5
+        >>> bool((export_synapses(W).to_dense() == W).all())
+        True
+        """
+        W = torch.zeros(self.N, self.N, self.D, dtype=torch.float32)
+        W[torch.from_numpy(self.post).long(), torch.from_numpy(self.pre).long(),
+          torch.from_numpy(self.delay_steps).long() - 1] = torch.from_numpy(self.weight)
+        return W
+
+
+def _policy(threshold, top_k, keep_fraction):
+    given = [name for name, v in (("threshold", threshold), ("top_k", top_k),
+                                  ("keep_fraction", keep_fraction)) if v is not None]
+    if len(given) > 1:
+        raise ValueError(f"give at most one pruning policy (threshold, top_k or keep_fraction); got {given}")
+    if threshold is not None:
+        check_real("threshold", threshold, 0.0)
+    if top_k is not None:
+        check_int("top_k", top_k, minimum=1)
+    if keep_fraction is not None:
+        check_real("keep_fraction", keep_fraction, 0.0, 1.0, open_min=True)
+
+
+def count_kept(W, *, threshold: float | None = None, top_k: int | None = None,
+               keep_fraction: float | None = None) -> int:
+    """Number of synapses :func:`export_synapses` would keep, without building the list.
+
+    Examples
+    --------
+    >>> W = torch.tensor([[[0.0, 0.2], [0.5, -0.1]], [[0.3, 0.0], [0.0, 0.0]]])
+    >>> count_kept(W), count_kept(W, threshold=0.25), count_kept(W, top_k=1)
+    (4, 2, 2)
+    """
+    W = check_weights("W", W)
+    _policy(threshold, top_k, keep_fraction)
+    if threshold is not None:
+        return int(((W.abs() >= threshold) & (W != 0)).sum())
+    nonzero = (W != 0).reshape(W.shape[0], -1).sum(1)
+    if top_k is not None:
+        return int(nonzero.clamp(max=top_k).sum())
+    total = int(nonzero.sum())
+    return total if keep_fraction is None else math.ceil(keep_fraction * total)
+
+
+def export_synapses(W, *, threshold: float | None = None, top_k: int | None = None,
+                    keep_fraction: float | None = None, mask=None,
+                    budget_bytes: float | None = None) -> SynapseList:
+    """One synapse per kept non-zero entry of ``W``.
+
+    Parameters
+    ----------
+    W : float tensor or array ``(N, N, D)``
+        Weights, index ``[post, pre, delay-1]``.
+    threshold : float, optional
+        Keep entries with ``|w| >= threshold``.
+    top_k : int, optional
+        Keep the ``top_k`` entries of largest ``|w|`` of each postsynaptic neuron.
+    keep_fraction : float in (0, 1], optional
+        Keep this fraction of the non-zero entries, largest ``|w|`` first.
+    mask : bool tensor ``(N, N, D)``, optional
+        Existing synapses (see :mod:`hdsnn.models.connectivity`): entries outside it are dropped.
+    budget_bytes : float, optional
+        Refuse (ValueError) when the estimated Brian2 memory exceeds it; None:
+        :func:`default_budget`. Use ``float('inf')`` to skip the check.
+
+    Returns
+    -------
+    SynapseList
+
+    Examples
+    --------
+    >>> W = torch.zeros(3, 3, 4); W[1, 0, 1] = 0.5; W[1, 0, 3] = 0.25; W[2, 1, 0] = -0.1
+    >>> syn = export_synapses(W)
+    >>> len(syn), syn.delay_steps.tolist()
+    (3, [2, 4, 1])
+    >>> len(export_synapses(W, top_k=1))
+    2
+    """
+    W = check_weights("W", W)
+    if mask is not None:
+        mask = torch.as_tensor(mask)
+        if tuple(mask.shape) != tuple(W.shape):
+            raise ValueError(f"mask must have the shape of W {tuple(W.shape)}; got {tuple(mask.shape)}")
+        W = W * mask.to(torch.bool)
+    N, _, D = W.shape
+    kept = count_kept(W, threshold=threshold, top_k=top_k, keep_fraction=keep_fraction)
+    check_memory(kept, budget_bytes, N=N, available=count_kept(W))
+    if threshold is not None:
+        post, pre, d = torch.nonzero((W.abs() >= threshold) & (W != 0), as_tuple=True)
+    elif top_k is not None:
+        flat = W.reshape(N, N * D)
+        k = min(top_k, N * D)
+        _, cols = torch.topk(flat.abs(), k, dim=1)
+        rows = torch.arange(N).repeat_interleave(k)
+        cols = cols.reshape(-1)
+        keep = flat[rows, cols] != 0
+        rows, cols = rows[keep], cols[keep]
+        order = torch.argsort(rows * (N * D) + cols)
+        post, pre, d = rows[order], cols[order] // D, cols[order] % D
+    else:
+        post, pre, d = torch.nonzero(W, as_tuple=True)
+        if keep_fraction is not None and kept < post.numel():
+            values = W[post, pre, d].abs()
+            best = torch.topk(values, kept, sorted=False).indices.sort().values
+            post, pre, d = post[best], pre[best], d[best]
+    weight = W[post, pre, d].to(torch.float32).numpy()
+    return SynapseList(post.numpy().astype(np.int32), pre.numpy().astype(np.int32),
+                       (d + 1).numpy().astype(np.int32), weight, N, D)
+
+
+def estimate_memory(n_synapses: int, N: int = 0) -> int:
+    """Estimated bytes of a Brian2 network with ``n_synapses`` synapses and ``N`` neurons.
+
+    Examples
+    --------
+    >>> estimate_memory(10**6) // 2**20
+    365
+    """
+    return int(_BASE_BYTES + BYTES_PER_SYNAPSE * n_synapses + 200 * N)
+
+
+def default_budget() -> int:
+    """Half of the memory available now (``/proc/meminfo``), or 4 GiB where it cannot be read.
+
+    Examples
+    --------
+    >>> default_budget() > 0
+    True
+    """
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024 // 2
+    except OSError:
+        pass
+    return 4 * 2**30
+
+
+def check_memory(n_synapses: int, budget_bytes: float | None = None, *, N: int = 0,
+                 available: int | None = None) -> int:
+    """Refuse a network whose estimated memory exceeds the budget.
+
+    Parameters
+    ----------
+    n_synapses : int
+        Synapses to build.
+    budget_bytes : float, optional
+        Budget; None: :func:`default_budget`.
+    N : int
+        Number of neurons (for the estimate and the suggestion).
+    available : int, optional
+        Non-zero entries before pruning, to phrase the suggestion as a kept fraction.
+
+    Returns
+    -------
+    int
+        The estimate, in bytes, when it fits.
+
+    Raises
+    ------
+    ValueError
+        Naming the budget, the estimate and a pruning that would fit.
+
+    Examples
+    --------
+    >>> check_memory(1000, 1e9) < 1e9
+    True
+    """
+    budget = default_budget() if budget_bytes is None else float(budget_bytes)
+    estimate = estimate_memory(n_synapses, N)
+    if estimate <= budget:
+        return estimate
+    fits = max(int((budget - _BASE_BYTES - 200 * N) // BYTES_PER_SYNAPSE), 0)
+    hint = f"top_k={max(fits // N, 1)} per postsynaptic neuron" if N else f"at most {fits} synapses"
+    if available:
+        hint = f"keep_fraction={math.floor(fits / available * 1e4) / 1e4:g} or " + hint
+    raise ValueError(
+        f"the Brian2 network would need about {estimate / 2**30:.2f} GiB for {n_synapses} synapses "
+        f"({BYTES_PER_SYNAPSE} bytes each), above the memory budget of {budget / 2**30:.2f} GiB "
+        f"(budget_bytes); prune the weights to fit, e.g. {hint}, or raise budget_bytes")
