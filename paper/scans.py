@@ -63,6 +63,8 @@ def figure(res: dict):
         x = [r["value"] for r in rows]
         ax.errorbar(x, [r["loss_mean"] for r in rows], yerr=[r["loss_se"] for r in rows], marker="o", capsize=3)
         ax.set_xscale("log")
+        ax.set_xticks(x, [f"{v:g}" for v in x], rotation=45, fontsize=7)
+        ax.minorticks_off()
         ax.set_xlabel(name)
         ax.set_ylim(-0.02, 1.02)
     axes[0].set_ylabel("loss 1 - F1 (mean +- s.e.)")
