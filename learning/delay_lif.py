@@ -37,11 +37,16 @@ import torch
 
 from hdsnn.config import NetworkConfig
 from hdsnn.models import lif_step
-from hdsnn.validation import check_raster, check_real, check_weights
+from hdsnn.validation import check_int, check_raster, check_real, check_weights
 
 from .surrogate import Surrogate, spike
 
-__all__ = ["delay_lif", "delay_lif_dense"]
+__all__ = ["delay_lif", "delay_lif_dense", "BACKWARD_BLOCK"]
+
+#: Spikes per step up to which the forward pass delivers them one by one.
+_FEW_SPIKES = 48
+#: Steps per block of the backward pass (see :class:`_DelayLIF`); measured best on 2 CPU cores.
+BACKWARD_BLOCK = 16
 
 
 def _check(W, inputs, clamp, net, keep, dropout):
@@ -69,11 +74,25 @@ def _check(W, inputs, clamp, net, keep, dropout):
     return W, inputs.to(dev), clamp.to(dev, torch.bool), net, factor
 
 
+def _weight_grad(grad_W, adjoint, s_all, lo, hi, D, free_any):
+    """Add ``a(t+1 .. t+D)`` to the gradient of the weights of each spike at ``t`` in ``[lo, hi]``."""
+    if not any(free_any[lo + 1: hi + 1 + D]):
+        return
+    for t in range(hi, lo - 1, -1):
+        b_idx, i_idx = torch.nonzero(s_all[:, t], as_tuple=True)
+        k = b_idx.numel()
+        if 0 < k <= _FEW_SPIKES:
+            for b, i in zip(b_idx.tolist(), i_idx.tolist()):
+                grad_W[i] += adjoint[b, t + 1: t + 1 + D]
+        elif k:
+            grad_W.index_add_(0, i_idx, adjoint[b_idx, t + 1: t + 1 + D])
+
+
 class _DelayLIF(torch.autograd.Function):
     """Forward: event-driven trial, saving spikes and potentials. Backward: the adjoint recursion."""
 
     @staticmethod
-    def forward(ctx, W, inputs, clamp, factor, beta, theta, reset, surrogate):
+    def forward(ctx, W, inputs, clamp, factor, beta, theta, reset, surrogate, block):
         N, _, D = W.shape
         B, _, L = inputs.shape
         x = inputs.permute(0, 2, 1).contiguous()                    # (B, L, N)
@@ -98,10 +117,15 @@ class _DelayLIF(torch.autograd.Function):
             u_all[:, t] = u
             s_all[:, t] = s
             b_idx, i_idx = torch.nonzero(s, as_tuple=True)
-            if b_idx.numel():
+            k = b_idx.numel()
+            if 0 < k <= _FEW_SPIKES:                # a Python loop beats index_add_ for a few spikes
+                for b, i in zip(b_idx.tolist(), i_idx.tolist()):
+                    future[b, t + 1: t + 1 + D] += W_out[i]
+            elif k:
                 future[:, t + 1: t + 1 + D].index_add_(0, b_idx, W_out[i_idx])
         ctx.save_for_backward(W, u_all, s_all, x, clamp, factor)
         ctx.params = (beta, theta, reset, surrogate)
+        ctx.block = block
         return s_all.permute(0, 2, 1).to(W.dtype)
 
     @staticmethod
@@ -117,33 +141,43 @@ class _DelayLIF(torch.autograd.Function):
         free = (~clamp).to(W.dtype)                                            # (B, L)
         free_any = (~clamp).any(dim=0).tolist()
         g_next = torch.zeros(B, N, dtype=W.dtype, device=W.device)            # g_u(t+1)
-        for t in range(L - 1, -1, -1):
-            s_t = s_all[:, t]
-            window = adjoint[:, t + 1: t + 1 + D]                  # a(t+1 .. t+D), (B, D, N)
-            live = any(free_any[t + 1: t + 1 + D])
-            b_idx, i_idx = torch.nonzero(s_t, as_tuple=True)
-            if live and b_idx.numel():                             # dL/dW from the spikes at t
-                grad_W.index_add_(0, i_idx, window[b_idx])
-            if not free_any[t]:
+        K = ctx.block
+        for hi in range(L - 1, -1, -K):                            # blocks [lo, hi], latest first
+            lo = max(0, hi - K + 1)
+            if not any(free_any[lo: hi + 1]):
                 g_next = torch.zeros_like(g_next)
+                _weight_grad(grad_W, adjoint, s_all, lo, hi, D, free_any)
                 continue
-            g_s = grad_s[:, t]
-            if live:
-                g_s = g_s + window.reshape(B, D * N) @ W_in
-            h = surrogate.derivative(u_all[:, t] - theta)
-            g_u = g_s * h * (~x[:, t])
-            if reset == "zero":
-                g_u = g_u + beta * g_next * (~s_t)
-            else:
-                g_u = g_u + beta * g_next
-            g_u = g_u * free[:, t, None]
-            g_next = g_u
-            adjoint[:, t] = g_u if factor is None else g_u * factor[:, t]
-        return grad_W.permute(2, 0, 1), None, None, None, None, None, None, None
+            # Input from the adjoint of later blocks, for every step of this block in one product:
+            # rows of this block are still zero, so the windows a(t+1 .. t+D) see only later blocks.
+            later = None
+            if any(free_any[lo + 1: hi + 1 + D]):
+                windows = adjoint.as_strided((B, hi - lo + 1, D * N), ((L + D) * N, N, 1), (lo + 1) * N)
+                later = windows @ W_in                              # (B, K, N)
+            for t in range(hi, lo - 1, -1):
+                if not free_any[t]:
+                    g_next = torch.zeros_like(g_next)
+                    _weight_grad(grad_W, adjoint, s_all, t, t, D, free_any)
+                    continue
+                g_s = grad_s[:, t] if later is None else grad_s[:, t] + later[:, t - lo]
+                inner = min(hi - t, D)                              # later steps inside this block, within reach
+                if inner:
+                    g_s = g_s + adjoint[:, t + 1: t + 1 + inner].reshape(B, inner * N) @ W_in[: inner * N]
+                h = surrogate.derivative(u_all[:, t] - theta)
+                g_u = g_s * h * (~x[:, t])
+                if reset == "zero":
+                    g_u = g_u + beta * g_next * (~s_all[:, t])
+                else:
+                    g_u = g_u + beta * g_next
+                g_u = g_u * free[:, t, None]
+                g_next = g_u
+                adjoint[:, t] = g_u if factor is None else g_u * factor[:, t]
+                _weight_grad(grad_W, adjoint, s_all, t, t, D, free_any)
+        return grad_W.permute(2, 0, 1), None, None, None, None, None, None, None, None
 
 
 def delay_lif(W, inputs, clamp=None, net: NetworkConfig | None = None, surrogate: Surrogate | None = None, *,
-              keep=None, dropout: float = 0.0) -> torch.Tensor:
+              keep=None, dropout: float = 0.0, block: int = BACKWARD_BLOCK) -> torch.Tensor:
     """Spikes of a batch of trials, differentiable with respect to ``W`` (lean adjoint backward).
 
     The spikes are exactly those of :func:`hdsnn.models.simulate` (without
@@ -167,6 +201,13 @@ def delay_lif(W, inputs, clamp=None, net: NetworkConfig | None = None, surrogate
         scaled by ``1 / (1 - dropout)``.
     dropout : float
         Dropout probability in [0, 1) used for that scale.
+    block : int
+        Steps per block of the backward pass (>= 1): the input that a block
+        receives from the adjoint of later steps is one product with the
+        transposed delays for the whole block (the weights are read once per
+        block instead of once per step); inside the block the recursion runs
+        step by step over the few delays that stay inside it. 1 is the plain
+        step-by-step recursion. The result does not depend on it (up to rounding).
 
     Returns
     -------
@@ -186,7 +227,8 @@ def delay_lif(W, inputs, clamp=None, net: NetworkConfig | None = None, surrogate
     """
     W, inputs, clamp, net, factor = _check(W, inputs, clamp, net, keep, dropout)
     surrogate = surrogate if surrogate is not None else Surrogate()
-    return _DelayLIF.apply(W, inputs, clamp, factor, net.beta, net.theta, net.reset, surrogate)
+    block = check_int("block", block, minimum=1)
+    return _DelayLIF.apply(W, inputs, clamp, factor, net.beta, net.theta, net.reset, surrogate, block)
 
 
 def delay_lif_dense(W, inputs, clamp=None, net: NetworkConfig | None = None,

@@ -24,7 +24,8 @@ def _trial(B, N, L, D, seed):
 @pytest.mark.parametrize("reset", ["zero", "subtract"])
 @pytest.mark.parametrize("dropout", [0.0, 0.37])
 @pytest.mark.parametrize("surrogate", [Surrogate(), Surrogate("arctan", 10.0)])
-def test_adjoint_gradient_equals_autograd(reset, dropout, surrogate):
+@pytest.mark.parametrize("block", [1, 8, 9])
+def test_adjoint_gradient_equals_autograd(reset, dropout, surrogate, block):
     B, N, D, L = 3, 24, 6, 70
     x, clamp, g = _trial(B, N, L, D, seed=2)
     W = torch.randn(N, N, D, generator=g, dtype=torch.float64) * 0.3
@@ -34,7 +35,8 @@ def test_adjoint_gradient_equals_autograd(reset, dropout, surrogate):
     grads, spikes = [], []
     for fn in (delay_lif, delay_lif_dense):
         Wg = W.clone().requires_grad_(True)
-        s = fn(Wg, x, clamp, net, surrogate, keep=keep, dropout=dropout)
+        extra = {"block": block} if fn is delay_lif else {}
+        s = fn(Wg, x, clamp, net, surrogate, keep=keep, dropout=dropout, **extra)
         (s * weight).sum().backward()
         grads.append(Wg.grad)
         spikes.append(s.detach())
