@@ -254,6 +254,7 @@ def _add_train_parser(sub) -> None:
                    help="surrogate derivative of the threshold")
     g.add_argument("--alpha", type=float, default=d.alpha, help="sharpness of the surrogate")
     g.add_argument("--stop-f1", type=float, default=d.stop_f1, help="stop at this eval-mode pooled F1")
+    g.add_argument("--no-early-stop", action="store_true", help="run every epoch whatever the F1")
     g.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every, help="epochs between checkpoints")
     g.add_argument("--seed", type=int, default=d.seed, help="seed of initialisation, order and dropout")
     g.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
@@ -283,7 +284,8 @@ def _train(args) -> int:
                          lr_min=args.lr_min, warmup=args.warmup, momentum=args.momentum,
                          weight_decay=args.weight_decay, dropout=args.dropout,
                          clip=None if args.clip == 0 else args.clip, surrogate=args.surrogate, alpha=args.alpha,
-                         init=args.init, gain=args.gain, stop_f1=args.stop_f1,
+                         init=args.init, gain=args.gain,
+                         stop_f1=None if args.no_early_stop else args.stop_f1,
                          checkpoint_every=args.checkpoint_every, seed=args.seed, device=args.device)
     net = NetworkConfig(N=N, D=D, beta=args.beta, theta=args.theta, reset=args.reset)
     out = Path(args.out)
