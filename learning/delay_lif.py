@@ -27,9 +27,13 @@ The dense reference :func:`delay_lif_dense` makes the same choice, so the two
 gradients agree to rounding.
 
 Memory: the forward pass keeps the spikes (bool) and membrane potentials,
-``B x L x N`` each; the backward pass adds the adjoint ``a`` (``B x (L+D) x N``).
-Nothing of size ``N * D`` per time step is ever held: the weight gradient is
-accumulated, step by step, from the presynaptic spikes of that step.
+``B x L x N`` each, and one copy of the weights in the layout
+``[pre, delay-1, post]`` (it delivers each spike's outgoing weights in the
+forward pass and, read as a matrix ``(pre) x (delay, post)``, is the
+transposed delay tensor of the backward pass); the backward pass adds the
+adjoint ``a`` (``B x (L+D) x N``) and the weight gradient. Nothing of size
+``N * D`` per time step is ever held: the weight gradient is accumulated,
+step by step, from the presynaptic spikes of that step.
 """
 from __future__ import annotations
 
@@ -123,24 +127,27 @@ class _DelayLIF(torch.autograd.Function):
                     future[b, t + 1: t + 1 + D] += W_out[i]
             elif k:
                 future[:, t + 1: t + 1 + D].index_add_(0, b_idx, W_out[i_idx])
-        ctx.save_for_backward(W, u_all, s_all, x, clamp, factor)
+        ctx.save_for_backward(u_all, s_all, x, clamp, factor)
+        ctx.W_out = W_out                           # the only weight-sized buffer kept for the backward pass
         ctx.params = (beta, theta, reset, surrogate)
         ctx.block = block
         return s_all.permute(0, 2, 1).to(W.dtype)
 
     @staticmethod
     def backward(ctx, grad_spikes):
-        W, u_all, s_all, x, clamp, factor = ctx.saved_tensors
+        u_all, s_all, x, clamp, factor = ctx.saved_tensors
+        W_out = ctx.W_out
         beta, theta, reset, surrogate = ctx.params
-        N, _, D = W.shape
+        N, D, _ = W_out.shape
         B, L, _ = u_all.shape
         grad_s = grad_spikes.permute(0, 2, 1)                      # (B, L, N) view
-        W_in = W.detach().permute(2, 0, 1).reshape(D * N, N)      # [(delay-1, post), pre]: transposed delays
-        adjoint = torch.zeros(B, L + D, N, dtype=W.dtype, device=W.device)   # a(t), zero beyond L
-        grad_W = torch.zeros(N, D, N, dtype=W.dtype, device=W.device)        # [pre, delay-1, post]
-        free = (~clamp).to(W.dtype)                                            # (B, L)
+        W_in = W_out.reshape(N, D * N).T                            # [(delay-1, post), pre]: transposed delays, a view
+        dtype, device = W_out.dtype, W_out.device
+        adjoint = torch.zeros(B, L + D, N, dtype=dtype, device=device)     # a(t), zero beyond L
+        grad_W = torch.zeros(N, D, N, dtype=dtype, device=device)          # [pre, delay-1, post]
+        free = (~clamp).to(dtype)                                            # (B, L)
         free_any = (~clamp).any(dim=0).tolist()
-        g_next = torch.zeros(B, N, dtype=W.dtype, device=W.device)            # g_u(t+1)
+        g_next = torch.zeros(B, N, dtype=dtype, device=device)              # g_u(t+1)
         K = ctx.block
         for hi in range(L - 1, -1, -K):                            # blocks [lo, hi], latest first
             lo = max(0, hi - K + 1)
@@ -173,6 +180,7 @@ class _DelayLIF(torch.autograd.Function):
                 g_next = g_u
                 adjoint[:, t] = g_u if factor is None else g_u * factor[:, t]
                 _weight_grad(grad_W, adjoint, s_all, t, t, D, free_any)
+        ctx.W_out = None
         return grad_W.permute(2, 0, 1), None, None, None, None, None, None, None, None
 
 

@@ -36,6 +36,10 @@ def main(argv=None) -> dict:
     p.add_argument("--lr", type=float, default=TrainConfig.lr)
     p.add_argument("--dropout", type=float, default=TrainConfig.dropout)
     p.add_argument("--alpha", type=float, default=TrainConfig.alpha)
+    p.add_argument("--surrogate", default=TrainConfig.surrogate, choices=("fast_sigmoid", "arctan", "triangle"))
+    p.add_argument("--optimizer", default=TrainConfig.optimizer, choices=("adamw", "sgd"))
+    p.add_argument("--gain", type=float, default=TrainConfig.gain, help="Hebbian gain of the initialisation")
+    p.add_argument("--tag", default="", help="suffix of the result names")
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--stop-f1", type=float, default=1.0)
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
@@ -43,10 +47,10 @@ def main(argv=None) -> dict:
     p.add_argument("--resume", action="store_true")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
-    name = f"bptt_N{args.N}_M{args.M}"
+    name = f"bptt_N{args.N}_M{args.M}{args.tag}"
     targets = bernoulli_patterns(args.M, args.N, args.T, args.p_A, seed=args.seed)
     config = TrainConfig(epochs=args.epochs, lr=args.lr, dropout=args.dropout, alpha=args.alpha,
-                         batch_size=args.batch_size, stop_f1=args.stop_f1, seed=args.seed, device=args.device)
+                         surrogate=args.surrogate, optimizer=args.optimizer, gain=args.gain, batch_size=args.batch_size, stop_f1=args.stop_f1, seed=args.seed, device=args.device)
     t0 = time.perf_counter()
     result = train(targets, config=config, net=NetworkConfig(N=args.N, D=args.D), out=RESULTS / name,
                    resume=args.resume, progress=True)
