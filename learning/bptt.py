@@ -89,6 +89,9 @@ class TrainConfig(_Record):
         Steps per block of the backward pass (see :func:`delay_lif`).
     seed : int
         Seed of the random initialisation, the pattern order and the dropout masks.
+    max_seconds : float or None
+        Stop after the epoch during which this wall time (of the call) was passed; the
+        checkpoint is written then, so that the run can be resumed (None: no limit).
     device : str
         ``'cpu'`` or ``'cuda'``.
 
@@ -118,6 +121,7 @@ class TrainConfig(_Record):
     eval_max_rate: float | None = 0.05
     block: int = BACKWARD_BLOCK
     seed: int = 0
+    max_seconds: float | None = None
     device: str = "cpu"
 
     def __post_init__(self):
@@ -146,6 +150,8 @@ class TrainConfig(_Record):
             set_("eval_max_rate", check_real("eval_max_rate", self.eval_max_rate, 0.0, 1.0, open_min=True))
         set_("block", check_int("block", self.block, minimum=1))
         set_("seed", check_int("seed", self.seed, minimum=0))
+        if self.max_seconds is not None:
+            set_("max_seconds", check_real("max_seconds", self.max_seconds, 0.0, open_min=True))
         check_choice("device", str(self.device).split(":")[0], ("cpu", "cuda"))
 
 
@@ -310,7 +316,8 @@ def train(targets, W0=None, config: TrainConfig | None = None, net: NetworkConfi
     generator = torch.Generator().manual_seed(config.seed)
     surrogate = Surrogate(config.surrogate, config.alpha)
     out = Path(out) if out is not None else None
-    identity = {"config": config.to_dict(), "network": net.to_dict(),
+    settings = {k: v for k, v in config.to_dict().items() if k != "max_seconds"}   # a time limit may change
+    identity = {"config": settings, "network": net.to_dict(),
                 "trial": (trial or TrialConfig()).to_dict(), "targets_sha256": _digest(targets),
                 "W0_sha256": _digest(W_init), "mask_sha256": None if mask is None else _digest(mask)}
 
@@ -382,8 +389,11 @@ def train(targets, W0=None, config: TrainConfig | None = None, net: NetworkConfi
         done = config.stop_f1 is not None and f1 >= config.stop_f1
         bar.update(1)
         bar.set_postfix(loss=f"{history[-1]['loss']:.4f}", f1=f"{f1:.4f}")
-        if epoch % config.checkpoint_every == 0 or done or epoch == config.epochs:
+        out_of_time = config.max_seconds is not None and time.perf_counter() - start_time > config.max_seconds
+        if epoch % config.checkpoint_every == 0 or done or epoch == config.epochs or out_of_time:
             checkpoint()
+        if out_of_time:
+            break
     bar.close()
     if out is not None:
         from hdsnn.io import write_json
