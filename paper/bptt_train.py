@@ -63,6 +63,8 @@ def main(argv=None) -> dict:
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     p.add_argument("--device", default="cpu")
     p.add_argument("--resume", action="store_true")
+    p.add_argument("--summarize", action="store_true",
+                   help="only write the summary JSON from the run's last checkpoint (a run stopped early)")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     name = f"bptt_N{args.N}_M{args.M}{args.tag}"
@@ -71,6 +73,18 @@ def main(argv=None) -> dict:
                          surrogate=args.surrogate, optimizer=args.optimizer, gain=args.gain, batch_size=args.batch_size,
                          max_seconds=None if args.max_minutes is None else 60 * args.max_minutes,
                          stop_f1=args.stop_f1, seed=args.seed, device=args.device)
+    if args.summarize:
+        from hdsnn.learning.checkpoint import load_checkpoint
+
+        state = load_checkpoint(RESULTS / name / "checkpoint.npz")
+        history = state["meta"]["history"]
+        summary = summarize(history, None, args, config)
+        summary["note"] = (f"summarised from the checkpoint of epoch {state['epoch']} of a run stopped by hand; "
+                           f"wall time not recorded (sum of epoch times: {sum(r['seconds'] for r in history):.1f} s)")
+        write_json(RESULTS / f"{name}.json", summary)
+        print(f"{name}: {summary['note']}; F1 {summary['init_f1']:.5f} -> {summary['best_f1']:.5f}; F1 >= 0.999 "
+              f"first at epoch {summary['first_epoch_f1_ge_0.999']} after {summary['seconds_to_f1_ge_0.999']} s")
+        return summary
     t0 = time.perf_counter()
     result = train(targets, config=config, net=NetworkConfig(N=args.N, D=args.D), out=RESULTS / name,
                    resume=args.resume, progress=True)
