@@ -82,6 +82,10 @@ def main(argv=None) -> dict:
         summary["note"] = (f"summarised from the checkpoint of epoch {state['epoch']} of a run stopped by hand; "
                            f"wall time not recorded (sum of epoch times: {sum(r['seconds'] for r in history):.1f} s)")
         write_json(RESULTS / f"{name}.json", summary)
+        from hdsnn.analysis.plots import save_figure
+        from hdsnn.learning.training_figure import plot_training
+
+        save_figure(plot_training(history, D=args.D), RESULTS / name / "training")
         print(f"{name}: {summary['note']}; F1 {summary['init_f1']:.5f} -> {summary['best_f1']:.5f}; F1 >= 0.999 "
               f"first at epoch {summary['first_epoch_f1_ge_0.999']} after {summary['seconds_to_f1_ge_0.999']} s")
         return summary
