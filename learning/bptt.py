@@ -194,9 +194,9 @@ def f1_loss(spikes: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     >>> f1_loss(s, y).item()
     0.5
     """
-    y = target.to(spikes.dtype)
-    tp = (spikes * y).sum()
-    total = spikes.sum() + y.sum()                 # 2 TP + FP + FN
+    y = target.to(device=spikes.device, dtype=torch.bool)
+    tp = spikes.masked_select(y).sum()              # autograd keeps the bool mask, not a float copy
+    total = spikes.sum() + y.sum()                  # 2 TP + FP + FN
     if float(total.detach()) == 0.0:
         return spikes.sum() * 0.0
     return 1.0 - 2.0 * tp / total

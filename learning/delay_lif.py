@@ -26,11 +26,11 @@ is treated as a constant, as is common in surrogate-gradient training (Zenke
 The dense reference :func:`delay_lif_dense` makes the same choice, so the two
 gradients agree to rounding.
 
-Memory: the forward pass keeps the spikes (bool) and membrane potentials,
-``B x L x N`` each, and one copy of the weights in the layout
-``[pre, delay-1, post]`` (it delivers each spike's outgoing weights in the
-forward pass and, read as a matrix ``(pre) x (delay, post)``, is the
-transposed delay tensor of the backward pass); the backward pass adds the
+Memory: between the two passes only the spikes (bool) and membrane potentials,
+``B x L x N`` each, are kept. Each pass makes one copy of the weights in the
+layout ``[pre, delay-1, post]``: the forward pass delivers each spike's
+outgoing weights from it; read as a matrix ``(pre) x (delay, post)`` it is the
+transposed delay tensor of the backward pass. The backward pass adds the
 adjoint ``a`` (``B x (L+D) x N``) and the weight gradient. Nothing of size
 ``N * D`` per time step is ever held: the weight gradient is accumulated,
 step by step, from the presynaptic spikes of that step.
@@ -99,7 +99,7 @@ class _DelayLIF(torch.autograd.Function):
     def forward(ctx, W, inputs, clamp, factor, beta, theta, reset, surrogate, block):
         N, _, D = W.shape
         B, _, L = inputs.shape
-        x = inputs.permute(0, 2, 1).contiguous()                    # (B, L, N)
+        x = inputs.permute(0, 2, 1)                                 # (B, L, N) view
         W_out = W.detach().permute(1, 2, 0).contiguous()            # [pre, delay-1, post]
         future = torch.zeros(B, L + D, N, dtype=W.dtype, device=W.device)   # future[:, t] = input at t
         u_all = torch.empty(B, L, N, dtype=W.dtype, device=W.device)
@@ -127,16 +127,16 @@ class _DelayLIF(torch.autograd.Function):
                     future[b, t + 1: t + 1 + D] += W_out[i]
             elif k:
                 future[:, t + 1: t + 1 + D].index_add_(0, b_idx, W_out[i_idx])
-        ctx.save_for_backward(u_all, s_all, x, clamp, factor)
-        ctx.W_out = W_out                           # the only weight-sized buffer kept for the backward pass
+        ctx.save_for_backward(W, u_all, s_all, inputs, clamp, factor)     # nothing weight-sized but W itself
         ctx.params = (beta, theta, reset, surrogate)
         ctx.block = block
         return s_all.permute(0, 2, 1).to(W.dtype)
 
     @staticmethod
     def backward(ctx, grad_spikes):
-        u_all, s_all, x, clamp, factor = ctx.saved_tensors
-        W_out = ctx.W_out
+        W, u_all, s_all, inputs, clamp, factor = ctx.saved_tensors
+        W_out = W.detach().permute(1, 2, 0).contiguous()            # [pre, delay-1, post], rebuilt here
+        x = inputs.permute(0, 2, 1)                                 # (B, L, N) view
         beta, theta, reset, surrogate = ctx.params
         N, D, _ = W_out.shape
         B, L, _ = u_all.shape
@@ -180,7 +180,6 @@ class _DelayLIF(torch.autograd.Function):
                 g_next = g_u
                 adjoint[:, t] = g_u if factor is None else g_u * factor[:, t]
                 _weight_grad(grad_W, adjoint, s_all, t, t, D, free_any)
-        ctx.W_out = None
         return grad_W.permute(2, 0, 1), None, None, None, None, None, None, None, None
 
 
