@@ -85,6 +85,10 @@ class TrainConfig(_Record):
         Write a checkpoint every this many epochs (>= 1), and at the end.
     eval_max_rate : float or None
         Runaway guard of the eval-mode simulation.
+    train_max_rate : float or None
+        Runaway guard of the training runs (the same rule): a trial whose
+        activity runs away is silenced from then on, which bounds the cost of
+        an epoch; its silenced steps count as missed spikes and carry no gradient.
     block : int
         Steps per block of the backward pass (see :func:`delay_lif`).
     seed : int
@@ -119,6 +123,7 @@ class TrainConfig(_Record):
     stop_f1: float | None = 1.0
     checkpoint_every: int = 5
     eval_max_rate: float | None = 0.05
+    train_max_rate: float | None = 0.05
     block: int = BACKWARD_BLOCK
     seed: int = 0
     max_seconds: float | None = None
@@ -148,6 +153,8 @@ class TrainConfig(_Record):
         set_("checkpoint_every", check_int("checkpoint_every", self.checkpoint_every, minimum=1))
         if self.eval_max_rate is not None:
             set_("eval_max_rate", check_real("eval_max_rate", self.eval_max_rate, 0.0, 1.0, open_min=True))
+        if self.train_max_rate is not None:
+            set_("train_max_rate", check_real("train_max_rate", self.train_max_rate, 0.0, 1.0, open_min=True))
         set_("block", check_int("block", self.block, minimum=1))
         set_("seed", check_int("seed", self.seed, minimum=0))
         if self.max_seconds is not None:
@@ -365,7 +372,7 @@ def train(targets, W0=None, config: TrainConfig | None = None, net: NetworkConfi
             if config.dropout > 0:
                 keep = (torch.rand(B, N, L, generator=generator) >= config.dropout).to(device)
             spikes = delay_lif(W, inputs[rows.to(device)], clamp[rows.to(device)], net, surrogate, keep=keep,
-                               dropout=config.dropout, block=config.block)
+                               dropout=config.dropout, block=config.block, max_rate=config.train_max_rate)
             onset = [trials.onsets[int(r)][1] for r in rows]
             free = torch.stack([spikes[b, :, s + D: s + T] for b, s in enumerate(onset)])
             loss = f1_loss(free, targets[rows, :, D:].to(device))

@@ -92,11 +92,46 @@ def _weight_grad(grad_W, adjoint, s_all, lo, hi, D, free_any):
             grad_W.index_add_(0, i_idx, adjoint[b_idx, t + 1: t + 1 + D])
 
 
+class _Guard:
+    """The runaway guard of :func:`hdsnn.models.simulate`, step for step.
+
+    A trial whose free-run spikes over the last D steps exceed
+    ``max(max_rate * N * D, N)`` is stopped at that step and silent afterwards.
+    """
+
+    def __init__(self, B, N, D, L, max_rate, device):
+        self.on = max_rate is not None
+        self.all_alive = True
+        self.alive = torch.ones(B, dtype=torch.bool, device=device)
+        self.stopped_at = torch.full((B,), -1, dtype=torch.long, device=device)
+        if self.on:
+            self.B, self.D = B, D
+            self.limit = max(max_rate * N * D, N)
+            self.window = torch.zeros(B, D, dtype=torch.long, device=device)
+            self.total = [0] * D
+
+    def update(self, t, b_idx, free, clamped):
+        self.total[t % self.D] = free
+        if free:
+            counts = torch.bincount(b_idx, minlength=self.B)
+            if clamped is not None:
+                counts = torch.where(clamped, 0, counts)
+            self.window[:, t % self.D] = counts
+        else:
+            self.window[:, t % self.D] = 0
+        if sum(self.total) > self.limit:
+            over = (self.window.sum(1) > self.limit) & self.alive
+            if bool(over.any()):
+                self.alive &= ~over
+                self.all_alive = False
+                self.stopped_at[over] = t
+
+
 class _DelayLIF(torch.autograd.Function):
     """Forward: event-driven trial, saving spikes and potentials. Backward: the adjoint recursion."""
 
     @staticmethod
-    def forward(ctx, W, inputs, clamp, factor, beta, theta, reset, surrogate, block):
+    def forward(ctx, W, inputs, clamp, factor, beta, theta, reset, surrogate, block, max_rate):
         N, _, D = W.shape
         B, _, L = inputs.shape
         x = inputs.permute(0, 2, 1)                                 # (B, L, N) view
@@ -108,16 +143,19 @@ class _DelayLIF(torch.autograd.Function):
         clamp_all, clamp_any = clamp.all(dim=0).tolist(), clamp.any(dim=0).tolist()
         u = torch.zeros(B, N, dtype=W.dtype, device=W.device)
         s = torch.zeros(B, N, dtype=torch.bool, device=W.device)
+        guard = _Guard(B, N, D, L, max_rate, W.device)
         for t in range(L):
             current = future[:, t] if factor is None else future[:, t] * factor[:, t]
             if clamp_all[t]:
                 u = torch.zeros_like(u)
-                s = x[:, t]
+                s = x[:, t] if guard.all_alive else x[:, t] & guard.alive[:, None]
             else:
                 u, s = lif_step(u, s, current, beta, theta, reset)
                 if has_input[t] or clamp_any[t]:
                     c = clamp[:, t, None]
                     s, u = torch.where(c, x[:, t], s | x[:, t]), torch.where(c, torch.zeros_like(u), u)
+                if not guard.all_alive:
+                    s = s & guard.alive[:, None]
             u_all[:, t] = u
             s_all[:, t] = s
             b_idx, i_idx = torch.nonzero(s, as_tuple=True)
@@ -127,6 +165,11 @@ class _DelayLIF(torch.autograd.Function):
                     future[b, t + 1: t + 1 + D] += W_out[i]
             elif k:
                 future[:, t + 1: t + 1 + D].index_add_(0, b_idx, W_out[i_idx])
+            if guard.on:
+                guard.update(t, b_idx, 0 if clamp_all[t] else k, clamp[:, t] if clamp_any[t] else None)
+        if guard.on and not guard.all_alive:        # silenced steps do not depend on W: no gradient there
+            after = torch.arange(L, device=W.device)[None, :] > guard.stopped_at[:, None]
+            clamp = clamp | (after & (guard.stopped_at[:, None] >= 0))
         ctx.save_for_backward(W, u_all, s_all, inputs, clamp, factor)     # nothing weight-sized but W itself
         ctx.params = (beta, theta, reset, surrogate)
         ctx.block = block
@@ -180,11 +223,12 @@ class _DelayLIF(torch.autograd.Function):
                 g_next = g_u
                 adjoint[:, t] = g_u if factor is None else g_u * factor[:, t]
                 _weight_grad(grad_W, adjoint, s_all, t, t, D, free_any)
-        return grad_W.permute(2, 0, 1), None, None, None, None, None, None, None, None
+        return grad_W.permute(2, 0, 1), None, None, None, None, None, None, None, None, None
 
 
 def delay_lif(W, inputs, clamp=None, net: NetworkConfig | None = None, surrogate: Surrogate | None = None, *,
-              keep=None, dropout: float = 0.0, block: int = BACKWARD_BLOCK) -> torch.Tensor:
+              keep=None, dropout: float = 0.0, block: int = BACKWARD_BLOCK,
+              max_rate: float | None = None) -> torch.Tensor:
     """Spikes of a batch of trials, differentiable with respect to ``W`` (lean adjoint backward).
 
     The spikes are exactly those of :func:`hdsnn.models.simulate` (without
@@ -215,6 +259,10 @@ def delay_lif(W, inputs, clamp=None, net: NetworkConfig | None = None, surrogate
         block instead of once per step); inside the block the recursion runs
         step by step over the few delays that stay inside it. 1 is the plain
         step-by-step recursion. The result does not depend on it (up to rounding).
+    max_rate : float or None
+        Runaway guard, exactly as in :func:`hdsnn.models.simulate`: a trial
+        whose activity runs away is silent from then on (and its silenced
+        steps carry no gradient). None (default): no guard.
 
     Returns
     -------
@@ -235,7 +283,9 @@ def delay_lif(W, inputs, clamp=None, net: NetworkConfig | None = None, surrogate
     W, inputs, clamp, net, factor = _check(W, inputs, clamp, net, keep, dropout)
     surrogate = surrogate if surrogate is not None else Surrogate()
     block = check_int("block", block, minimum=1)
-    return _DelayLIF.apply(W, inputs, clamp, factor, net.beta, net.theta, net.reset, surrogate, block)
+    if max_rate is not None:
+        max_rate = check_real("max_rate", max_rate, 0.0, 1.0, open_min=True)
+    return _DelayLIF.apply(W, inputs, clamp, factor, net.beta, net.theta, net.reset, surrogate, block, max_rate)
 
 
 def delay_lif_dense(W, inputs, clamp=None, net: NetworkConfig | None = None,

@@ -78,3 +78,31 @@ def test_validation_names_the_parameter():
         delay_lif(torch.zeros(5, 5, 3), x)
     with pytest.raises(ValueError, match="dropout"):
         delay_lif(torch.zeros(4, 4, 3), x, dropout=1.0)
+
+
+@pytest.mark.parametrize("reset", ["zero", "subtract"])
+def test_runaway_guard_as_in_simulate(reset):
+    """With the guard, spikes equal simulate's; gradients equal the reference with silenced steps clamped."""
+    B, N, D, L = 3, 30, 5, 120
+    g = torch.Generator().manual_seed(8)
+    W = torch.randn(N, N, D, generator=g, dtype=torch.float64) * 0.25 + 0.06     # excitable: runs away
+    x = torch.rand(B, N, L, generator=g) < 0.1
+    x[:, :, D:] = False
+    x[2] = False                                                                     # one trial stays silent
+    clamp = torch.zeros(B, L, dtype=torch.bool)
+    clamp[:, :D] = True
+    net = NetworkConfig(N=N, D=D, reset=reset)
+    ref = simulate(W, x, clamp, net, max_rate=0.1, progress=False)
+    assert ref.runaway[:2].all() and not ref.runaway[2]
+    Wg = W.clone().requires_grad_(True)
+    s = delay_lif(Wg, x, clamp, net, max_rate=0.1)
+    assert torch.equal(s.bool(), ref.raster)
+    silenced = (torch.arange(L)[None, :] > ref.stopped_at[:, None]) & ref.runaway[:, None]
+    Wd = W.clone().requires_grad_(True)
+    sd = delay_lif_dense(Wd, x, clamp | silenced, net)
+    assert torch.equal(sd, s.detach())
+    weight = torch.rand(B, N, L, generator=g, dtype=torch.float64)
+    (s * weight).sum().backward()
+    (sd * weight).sum().backward()
+    assert Wd.grad.abs().max() > 1e-3
+    torch.testing.assert_close(Wg.grad, Wd.grad, rtol=1e-5, atol=1e-10 * float(Wd.grad.abs().max()))
