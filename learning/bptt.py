@@ -315,7 +315,10 @@ def train(targets, W0=None, config: TrainConfig | None = None, net: NetworkConfi
     trials = make_trials(targets, D, trial)
     W_init = _initial_weights(targets, W0, config, net)
     if mask is not None:
-        mask = check_raster("mask", torch.as_tensor(mask).reshape(N, N * D), ndim=2).reshape(N, N, D)
+        mask = torch.as_tensor(mask)
+        if tuple(mask.shape) != (N, N, D):
+            raise ValueError(f"mask must have the shape of W, (N={N}, N={N}, D={D}); got {tuple(mask.shape)}")
+        mask = check_raster("mask", mask.reshape(N, N * D), ndim=2).reshape(N, N, D)
         mask = mask.to(device)
     W = W_init.clone().to(device).requires_grad_(True)
     frozen = W_init.to(device)

@@ -91,6 +91,8 @@ def test_mask_freezes_entries(patterns):
     r = train(patterns, W0, _config(epochs=3), NET, mask=mask, progress=False)
     assert torch.equal(r.W[~mask], W0[~mask])
     assert (r.W[mask] != W0[mask]).float().mean() > 0.9
+    with pytest.raises(ValueError, match="mask must have the shape of W"):
+        train(patterns, W0, _config(epochs=1), NET, mask=mask[:, :, :3], progress=False)
 
 
 def test_files_checkpoint_and_resume_in_process(patterns, tmp_path):
