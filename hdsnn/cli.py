@@ -114,11 +114,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", choices=PAPER_SCRIPTS, help="script to run")
     p.add_argument("script_args", nargs=argparse.REMAINDER, help="options of the script")
     _add_analyze_parser(sub)
+    _add_train_parser(sub)
     return parser
 
 
 #: The scripts of paper/ runnable as ``hdsnn paper NAME``.
-PAPER_SCRIPTS = ("robustness", "sequential", "scans", "capacity", "methods", "gain_scan")
+PAPER_SCRIPTS = ("robustness", "sequential", "scans", "capacity", "methods", "gain_scan", "bptt_train")
 
 
 def _add_brian2(p):
@@ -355,12 +356,97 @@ def _recall_brian2(args) -> int:
     return 0
 
 
+def _add_train_parser(sub) -> None:
+    from .learning.bptt import TrainConfig
+
+    d = TrainConfig()
+    p = sub.add_parser("train", formatter_class=_Formatter, help="learn weights by closed-loop BPTT (.npz)",
+                       description="Train W by closed-loop surrogate-gradient BPTT (loss 1 - F1), evaluating "
+                                   "eval-mode recall every epoch. Writes the final weights to --out and the "
+                                   "checkpoint, history.json and a figure of the training to --run-dir.")
+    p.add_argument("--patterns", required=True, help="patterns .npz file (from `hdsnn patterns`)")
+    p.add_argument("--out", required=True, help="output weights .npz file (weights of the best epoch)")
+    p.add_argument("--method", choices=("bptt",), default="bptt", help="training method")
+    p.add_argument("--run-dir", default=None, help="folder for checkpoint, history and figure "
+                                                   "(default: --out without .npz, plus _run)")
+    p.add_argument("--resume", action="store_true", help="continue from the checkpoint in --run-dir")
+    p.add_argument("--init-weights", default=None, help="initial weights .npz (default: --init rule)")
+    p.add_argument("--init", choices=("hebbian", "random"), default=d.init, help="initialisation rule")
+    p.add_argument("--gain", type=float, default=d.gain, help="Hebbian gain of the initialisation")
+    p.add_argument("--D", type=int, default=41, help="number of delays, 1..D steps")
+    _add_network(p, with_size=False)
+    g = p.add_argument_group("optimisation")
+    g.add_argument("--epochs", type=int, default=d.epochs, help="maximum number of epochs")
+    g.add_argument("--batch-size", type=int, default=None, help="patterns per gradient step (default: all)")
+    g.add_argument("--optimizer", choices=("adamw", "sgd"), default=d.optimizer, help="optimizer")
+    g.add_argument("--lr", type=float, default=d.lr, help="peak learning rate")
+    g.add_argument("--lr-min", type=float, default=d.lr_min, help="learning rate at the end of the cosine decay")
+    g.add_argument("--warmup", type=int, default=d.warmup, help="epochs of linear warm-up")
+    g.add_argument("--momentum", type=float, default=d.momentum, help="SGD momentum")
+    g.add_argument("--weight-decay", type=float, default=d.weight_decay, help="weight decay")
+    g.add_argument("--dropout", type=float, default=d.dropout, help="dropout on synaptic currents, in [0, 1)")
+    g.add_argument("--clip", type=float, default=d.clip, help="maximum gradient norm (0: no clipping)")
+    g.add_argument("--surrogate", choices=("fast_sigmoid", "arctan", "triangle"), default=d.surrogate,
+                   help="surrogate derivative of the threshold")
+    g.add_argument("--alpha", type=float, default=d.alpha, help="sharpness of the surrogate")
+    g.add_argument("--stop-f1", type=float, default=d.stop_f1, help="stop at this eval-mode pooled F1")
+    g.add_argument("--no-early-stop", action="store_true", help="run every epoch whatever the F1")
+    g.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every, help="epochs between checkpoints")
+    g.add_argument("--seed", type=int, default=d.seed, help="seed of initialisation, order and dropout")
+    g.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    g.add_argument("--device", default="cpu", help="torch device: cpu or cuda")
+    g.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _train(args) -> int:
+    import torch
+
+    from .config import NetworkConfig
+    from .io import load_raster, load_weights, save_weights
+    from .learning.bptt import TrainConfig, train
+
+    if args.threads is not None:
+        if args.threads < 1:
+            raise ValueError(f"threads must be >= 1; got {args.threads}")
+        torch.set_num_threads(args.threads)
+    targets, _ = load_raster(args.patterns)
+    W0 = None
+    D = args.D
+    if args.init_weights is not None:
+        W0, _ = load_weights(args.init_weights)
+        D = W0.shape[2]
+    M, N, T = targets.shape
+    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
+                         lr_min=args.lr_min, warmup=args.warmup, momentum=args.momentum,
+                         weight_decay=args.weight_decay, dropout=args.dropout,
+                         clip=None if args.clip == 0 else args.clip, surrogate=args.surrogate, alpha=args.alpha,
+                         init=args.init, gain=args.gain,
+                         stop_f1=None if args.no_early_stop else args.stop_f1,
+                         checkpoint_every=args.checkpoint_every, seed=args.seed, device=args.device)
+    net = NetworkConfig(N=N, D=D, beta=args.beta, theta=args.theta, reset=args.reset)
+    out = Path(args.out)
+    if out.suffix != ".npz":
+        raise ValueError(f"--out must end in .npz; got {str(out)!r}")
+    run_dir = Path(args.run_dir) if args.run_dir is not None else out.with_name(out.stem + "_run")
+    result = train(targets, W0, config, net, out=run_dir, resume=args.resume,
+                   progress=False if args.no_progress else None)
+    save_weights(out, result.best_W, method="bptt", f1=result.best_f1, epochs=result.epochs,
+                 config=config.to_dict(), network=net.to_dict(),
+                 patterns={"file": str(args.patterns), "shape": [M, N, T]})
+    save_weights(run_dir / "weights_last.npz", result.W, method="bptt", epochs=result.epochs)
+    first = result.history[0]["f1"]
+    print(f"trained {result.epochs} epochs in {result.seconds:.1f} s: pooled F1 {first:.4f} (init) -> "
+          f"{result.best_f1:.4f} (best)")
+    print(f"wrote {out}, {run_dir / 'weights_last.npz'}, {run_dir / 'history.json'}, {run_dir / 'training.png'}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``hdsnn`` command."""
     parser = build_parser()
     args = parser.parse_args(argv)
     handlers = {"demo": _demo, "patterns": _patterns, "init": _init, "recall": _recall, "paper": _paper,
-                "analyze": _analyze}
+                "analyze": _analyze, "train": _train}
     try:
         return handlers[args.command](args)
     except (ValueError, FileNotFoundError) as err:

@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 from hdsnn.config import NetworkConfig
 from hdsnn.validation import check_raster, check_real, check_weights
 
-__all__ = ["lif_step", "simulate", "simulate_dense", "Simulation"]
+__all__ = ["lif_step", "simulate", "simulate_dense", "Simulation", "RunawayGuard"]
 
 #: Weights with fewer non-zero entries than this fraction are delivered entry by entry
 #: (measured break-even near 11 % at N=1024, D=41: an entry costs ~9 column elements).
@@ -176,19 +176,13 @@ def _simulate(W, inputs, clamp, net, max_rate, device, sparse, progress) -> Simu
     inputs_d, clamp_d = inputs.to(device), clamp.to(device)
     u = torch.zeros(B, N, dtype=dtype, device=device)
     s = torch.zeros(B, N, dtype=torch.bool, device=device)
-    alive = torch.ones(B, dtype=torch.bool, device=device)
-    all_alive = True
-    stopped_at = torch.full((B,), -1, dtype=torch.long)
+    guard = RunawayGuard(B, N, D, max_rate, device)
     spikes = []                                     # (t, b_idx, i_idx) of every step with spikes
-    window = torch.zeros(B, D, dtype=torch.long, device=device)    # free-run spikes, last D steps
-    window_total = [0] * D                                         # the same, summed over trials
-    # at least one spike per neuron per window, so that tiny networks are not stopped for a few spikes
-    limit = None if max_rate is None else max(max_rate * N * D, N)
     for t in tqdm(range(L), desc="recall", unit="step", leave=False, disable=_quiet(progress)):
         current = deliver.take()
         if clamp_all[t]:
             u = torch.zeros_like(u)
-            s = inputs_d[:, :, t] & alive[:, None]
+            s = inputs_d[:, :, t] if guard.all_alive else inputs_d[:, :, t] & guard.alive[:, None]
         else:
             u, s = lif_step(u, s, current, net.beta, net.theta, net.reset)
             if has_input[t] or clamp_any[t]:
@@ -198,30 +192,13 @@ def _simulate(W, inputs, clamp, net, max_rate, device, sparse, progress) -> Simu
                     s, u = torch.where(c, x, s | x), torch.where(c, torch.zeros_like(u), u)
                 else:
                     s = s | x
-            if not all_alive:
-                s = s & alive[:, None]
+            if not guard.all_alive:
+                s = s & guard.alive[:, None]
         b_idx, i_idx = torch.nonzero(s, as_tuple=True)
         k = b_idx.numel()
-        if limit is not None:                       # guard before delivery: a runaway costs one step
-            free = 0 if clamp_all[t] else k
-            window_total[t % D] = free
-            if free:
-                counts = torch.bincount(b_idx, minlength=B)
-                if clamp_any[t]:
-                    counts = torch.where(clamp_d[:, t], 0, counts)
-                window[:, t % D] = counts
-            else:
-                window[:, t % D] = 0
-            if sum(window_total) > limit:           # some trial may be over: check each
-                over = (window.sum(1) > limit) & alive
-                if bool(over.any()):
-                    alive &= ~over
-                    all_alive = False
-                    stopped_at[over.cpu()] = t
-                    keep = alive[b_idx]
-                    b_idx, i_idx = b_idx[keep], i_idx[keep]
-                    k = b_idx.numel()
-                    s = s & alive[:, None]
+        if guard.on and guard.update(t, b_idx, 0 if clamp_all[t] else k, clamp_d[:, t] if clamp_any[t] else None):
+            keep = guard.alive[b_idx]                   # stopped at this step: silent, nothing delivered
+            b_idx, i_idx, k = b_idx[keep], i_idx[keep], int(keep.sum())
         if k:
             spikes.append((t, b_idx, i_idx))
             deliver.send(b_idx, i_idx)
@@ -229,7 +206,48 @@ def _simulate(W, inputs, clamp, net, max_rate, device, sparse, progress) -> Simu
     if spikes:
         steps = torch.cat([torch.full_like(b, t) for t, b, _ in spikes]).cpu()
         raster[torch.cat([b for _, b, _ in spikes]).cpu(), torch.cat([i for _, _, i in spikes]).cpu(), steps] = True
-    return Simulation(raster, (stopped_at >= 0), stopped_at)
+    stopped_at = guard.stopped_at.cpu()
+    return Simulation(raster, stopped_at >= 0, stopped_at)
+
+
+class RunawayGuard:
+    """The runaway guard of :func:`simulate` (shared with the BPTT forward pass).
+
+    A trial whose free-run spikes over the last D steps exceed
+    ``max(max_rate * N * D, N)`` is stopped: silent from that step on, its spikes of
+    that step not delivered.
+    """
+
+    def __init__(self, B, N, D, max_rate, device):
+        self.on = max_rate is not None
+        self.all_alive = True
+        self.alive = torch.ones(B, dtype=torch.bool, device=device)
+        self.stopped_at = torch.full((B,), -1, dtype=torch.long, device=device)
+        if self.on:
+            self.B, self.D = B, D
+            self.limit = max(max_rate * N * D, N)
+            self.window = torch.zeros(B, D, dtype=torch.long, device=device)
+            self.total = [0] * D
+
+    def update(self, t, b_idx, free, clamped) -> bool:
+        """Count step t's free-run spikes; True if a trial is stopped at this step."""
+        self.total[t % self.D] = free
+        if free:
+            counts = torch.bincount(b_idx, minlength=self.B)
+            if clamped is not None:
+                counts = torch.where(clamped, 0, counts)
+            self.window[:, t % self.D] = counts
+        else:
+            self.window[:, t % self.D] = 0
+        if sum(self.total) > self.limit:
+            over = (self.window.sum(1) > self.limit) & self.alive
+            if bool(over.any()):
+                self.alive &= ~over
+                self.all_alive = False
+                self.stopped_at[over] = t
+                return True
+        return False
+
 
 
 class _Delivery:

@@ -1,0 +1,427 @@
+"""Closed-loop surrogate-gradient training of the delay tensor (backpropagation through time).
+
+Each epoch, every pattern's trigger window is clamped and the network runs
+freely on its own spikes for the rest of the pattern (:func:`delay_lif`,
+dropout on the synaptic currents); the loss compares the free-run spikes
+(``t >= D``) with the target:
+
+    loss = 1 - F1 = 1 - 2 TP / (2 TP + FP + FN),   TP = sum s * y,  FP = sum s * (1 - y),  FN = sum (1 - s) * y
+
+pooled over the patterns of the batch. The spikes ``s`` are the hard spikes
+of the forward pass, so the loss is the exact ``1 - F1`` of the training run;
+its gradient reaches ``W`` through the surrogate. After every epoch the
+weights are evaluated in eval mode (hard threshold, no dropout) with
+:func:`hdsnn.models.simulate` and :func:`hdsnn.analysis.score`; training stops
+early once the pooled F1 reaches ``stop_f1``.
+
+Learning rate: linear warm-up over ``warmup`` epochs, then a cosine decay to
+``lr_min`` at the last epoch.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from hdsnn.config import NetworkConfig, TrialConfig, _Record
+from hdsnn.validation import check_choice, check_int, check_raster, check_real, check_weights
+
+from .checkpoint import load_checkpoint, optimizer_state, save_checkpoint
+from .delay_lif import BACKWARD_BLOCK, delay_lif
+from .hebbian import DEFAULT_GAIN, hebbian_init
+from .surrogate import SURROGATES, Surrogate
+
+__all__ = ["TrainConfig", "TrainResult", "train", "f1_loss", "learning_rate"]
+
+OPTIMIZERS = ("adamw", "sgd")
+INITS = ("hebbian", "random")
+
+
+@dataclass(frozen=True)
+class TrainConfig(_Record):
+    """Settings of BPTT training.
+
+    Parameters
+    ----------
+    epochs : int
+        Maximum number of epochs (>= 1); one epoch is one pass over all patterns.
+    batch_size : int or None
+        Patterns per gradient step (None: all patterns, one step per epoch).
+    optimizer : {'adamw', 'sgd'}
+        AdamW, or SGD with (Nesterov-free) momentum.
+    lr : float
+        Peak learning rate (> 0).
+    lr_min : float
+        Learning rate at the end of the cosine decay (>= 0).
+    warmup : int
+        Epochs of linear warm-up (>= 0).
+    momentum : float
+        SGD momentum in [0, 1).
+    weight_decay : float
+        Decoupled weight decay (AdamW) or L2 penalty (SGD), >= 0.
+    dropout : float
+        Dropout probability on the synaptic currents during training, in [0, 1) (paper: 0.37).
+    clip : float or None
+        Maximum norm of the gradient (None: no clipping).
+    surrogate : {'fast_sigmoid', 'arctan', 'triangle'}
+        Pseudo-derivative of the threshold.
+    alpha : float
+        Sharpness of the surrogate (> 0; paper's code 15, its sweep found 10 best).
+    init : {'hebbian', 'random'}
+        Initial weights when none are given.
+    gain : float
+        Gain of the Hebbian initialisation (> 0).
+    init_std : float
+        Standard deviation of the random initialisation, in units of ``theta / sqrt(N * D * p)`` (> 0).
+    stop_f1 : float or None
+        Stop once the eval-mode pooled F1 reaches this value (None: run every epoch).
+    checkpoint_every : int
+        Write a checkpoint every this many epochs (>= 1), and at the end.
+    eval_max_rate : float or None
+        Runaway guard of the eval-mode simulation.
+    train_max_rate : float or None
+        Runaway guard of the training runs (the same rule): a trial whose
+        activity runs away is silenced from then on, which bounds the cost of
+        an epoch; its silenced steps count as missed spikes and carry no gradient.
+    block : int
+        Steps per block of the backward pass (see :func:`delay_lif`).
+    seed : int
+        Seed of the random initialisation, the pattern order and the dropout masks.
+    max_seconds : float or None
+        Stop after the epoch during which this wall time (of the call) was passed; the
+        checkpoint is written then, so that the run can be resumed (None: no limit).
+    device : str
+        ``'cpu'`` or ``'cuda'``.
+
+    Examples
+    --------
+    >>> TrainConfig(lr=1e-3).optimizer
+    'adamw'
+    """
+
+    epochs: int = 200
+    batch_size: int | None = None
+    optimizer: str = "adamw"
+    lr: float = 2e-3
+    lr_min: float = 0.0
+    warmup: int = 5
+    momentum: float = 0.99
+    weight_decay: float = 0.0
+    dropout: float = 0.37
+    clip: float | None = 1.0
+    surrogate: str = "fast_sigmoid"
+    alpha: float = 15.0
+    init: str = "hebbian"
+    gain: float = DEFAULT_GAIN
+    init_std: float = 1.0
+    stop_f1: float | None = 1.0
+    checkpoint_every: int = 5
+    eval_max_rate: float | None = 0.05
+    train_max_rate: float | None = 0.05
+    block: int = BACKWARD_BLOCK
+    seed: int = 0
+    max_seconds: float | None = None
+    device: str = "cpu"
+
+    def __post_init__(self):
+        set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
+        set_("epochs", check_int("epochs", self.epochs, minimum=1))
+        if self.batch_size is not None:
+            set_("batch_size", check_int("batch_size", self.batch_size, minimum=1))
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        set_("lr", check_real("lr", self.lr, 0.0, open_min=True))
+        set_("lr_min", check_real("lr_min", self.lr_min, 0.0, self.lr))
+        set_("warmup", check_int("warmup", self.warmup, minimum=0))
+        set_("momentum", check_real("momentum", self.momentum, 0.0, 1.0, open_max=True))
+        set_("weight_decay", check_real("weight_decay", self.weight_decay, 0.0))
+        set_("dropout", check_real("dropout", self.dropout, 0.0, 1.0, open_max=True))
+        if self.clip is not None:
+            set_("clip", check_real("clip", self.clip, 0.0, open_min=True))
+        check_choice("surrogate", self.surrogate, tuple(SURROGATES))
+        set_("alpha", check_real("alpha", self.alpha, 0.0, open_min=True))
+        check_choice("init", self.init, INITS)
+        set_("gain", check_real("gain", self.gain, 0.0, open_min=True))
+        set_("init_std", check_real("init_std", self.init_std, 0.0, open_min=True))
+        if self.stop_f1 is not None:
+            set_("stop_f1", check_real("stop_f1", self.stop_f1, 0.0, 1.0))
+        set_("checkpoint_every", check_int("checkpoint_every", self.checkpoint_every, minimum=1))
+        if self.eval_max_rate is not None:
+            set_("eval_max_rate", check_real("eval_max_rate", self.eval_max_rate, 0.0, 1.0, open_min=True))
+        if self.train_max_rate is not None:
+            set_("train_max_rate", check_real("train_max_rate", self.train_max_rate, 0.0, 1.0, open_min=True))
+        set_("block", check_int("block", self.block, minimum=1))
+        set_("seed", check_int("seed", self.seed, minimum=0))
+        if self.max_seconds is not None:
+            set_("max_seconds", check_real("max_seconds", self.max_seconds, 0.0, open_min=True))
+        check_choice("device", str(self.device).split(":")[0], ("cpu", "cuda"))
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """Outcome of :func:`train`.
+
+    Attributes
+    ----------
+    W : torch.Tensor
+        Weights after the last epoch run (float32 ``(N, N, D)``, CPU).
+    best_W : torch.Tensor
+        Weights of the epoch with the best eval-mode pooled F1 (the initial weights count as epoch 0).
+    best_f1 : float
+    epochs : int
+        Epochs run in total (resumed epochs included).
+    history : list of dict
+        One record per evaluated epoch (epoch 0 is the initialisation).
+    seconds : float
+        Wall time of this call.
+    """
+
+    W: torch.Tensor
+    best_W: torch.Tensor
+    best_f1: float
+    epochs: int
+    history: list
+    seconds: float
+
+
+def f1_loss(spikes: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """``1 - F1`` from soft counts, pooled over everything given.
+
+    ``TP = sum(s * y)``, ``FP = sum(s * (1 - y))``, ``FN = sum((1 - s) * y)``; the
+    loss is 0 when both are empty.
+
+    Examples
+    --------
+    >>> s = torch.tensor([1.0, 1.0, 0.0, 0.0]); y = torch.tensor([True, False, True, False])
+    >>> f1_loss(s, y).item()
+    0.5
+    """
+    y = target.to(device=spikes.device, dtype=torch.bool)
+    tp = spikes.masked_select(y).sum()              # autograd keeps the bool mask, not a float copy
+    total = spikes.sum() + y.sum()                  # 2 TP + FP + FN
+    if float(total.detach()) == 0.0:
+        return spikes.sum() * 0.0
+    return 1.0 - 2.0 * tp / total
+
+
+def learning_rate(config: TrainConfig, epoch: int) -> float:
+    """Learning rate of ``epoch`` (1-based): linear warm-up, then cosine decay to ``lr_min``.
+
+    Examples
+    --------
+    >>> c = TrainConfig(lr=1.0, warmup=2, epochs=12)
+    >>> [round(learning_rate(c, e), 3) for e in (1, 2, 3, 12)]
+    [0.5, 1.0, 1.0, 0.024]
+    """
+    if epoch <= config.warmup:
+        return config.lr * epoch / config.warmup
+    span = max(1, config.epochs - config.warmup)
+    progress = (epoch - config.warmup - 1) / span
+    return config.lr_min + 0.5 * (config.lr - config.lr_min) * (1.0 + math.cos(math.pi * progress))
+
+
+def _digest(tensor: torch.Tensor) -> str:
+    return hashlib.sha256(tensor.detach().cpu().contiguous().numpy().tobytes()).hexdigest()[:16]
+
+
+def _initial_weights(targets, W0, config: TrainConfig, net: NetworkConfig):
+    if W0 is not None:
+        return check_weights("W0", W0, N=net.N).detach().to(torch.float32).clone()
+    if config.init == "hebbian":
+        return hebbian_init(targets, D=net.D, beta=net.beta, gain=config.gain)
+    p = float(targets.float().mean())
+    g = torch.Generator().manual_seed(config.seed)
+    std = config.init_std * net.theta / math.sqrt(net.N * net.D * max(p, 1e-12))
+    return torch.randn(net.N, net.N, net.D, generator=g) * std
+
+
+def _optimizer(W, config: TrainConfig):
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW([W], lr=config.lr, weight_decay=config.weight_decay)
+    return torch.optim.SGD([W], lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+
+
+def _evaluate(W, trials, targets, net, config):
+    from hdsnn.analysis import score
+    from hdsnn.models import simulate
+
+    sim = simulate(W.detach(), trials.inputs, trials.clamp, net, max_rate=config.eval_max_rate,
+                   device=config.device, progress=False)
+    recalled = trials.extract(sim.raster)
+    D = net.D
+    correct = (recalled[:, :, D:] == targets[:, :, D:]).all(dim=1).double().mean(dim=0)   # per step
+    return score(recalled, targets, D), int(sim.runaway.sum()), correct
+
+
+def train(targets, W0=None, config: TrainConfig | None = None, net: NetworkConfig | None = None, *,
+          trial: TrialConfig | None = None, mask=None, out=None, resume: bool = False,
+          progress: bool | None = None) -> TrainResult:
+    """Train the delay weights by closed-loop BPTT with a surrogate gradient.
+
+    Parameters
+    ----------
+    targets : bool array ``(M, N, T)``
+        Patterns to store.
+    W0 : float array ``(N, N, D)``, optional
+        Initial weights (default: ``config.init``, the Hebbian rule or random).
+    config : TrainConfig, optional
+    net : NetworkConfig, optional
+        Neuron and delays (``N`` is taken from the targets; ``D`` from ``W0`` if given).
+    trial : TrialConfig, optional
+        Recall protocol of the training and eval trials (default: clamped trigger window, no pretime).
+    mask : bool array ``(N, N, D)``, optional
+        Entries that learn; the others keep their initial value.
+    out : str or Path, optional
+        Folder for ``checkpoint.npz``, ``history.json`` and the figure ``training.png``/``.svg``.
+    resume : bool
+        Continue from ``out/checkpoint.npz`` if it exists (same targets and configuration required).
+    progress : bool or None
+        Progress bar with loss and F1 (None: on a terminal only).
+
+    Returns
+    -------
+    TrainResult
+
+    Examples
+    --------
+    >>> from hdsnn.models import bernoulli_patterns
+    >>> P = bernoulli_patterns(M=2, N=48, T=80, p_A=0.02, seed=0)
+    >>> r = train(P, config=TrainConfig(epochs=3, dropout=0.0), net=NetworkConfig(N=48, D=9), progress=False)
+    >>> r.W.shape, len(r.history) >= 2
+    (torch.Size([48, 48, 9]), True)
+    """
+    from hdsnn.models import make_trials
+
+    start_time = time.perf_counter()
+    targets = check_raster("targets", targets)
+    M, N, T = targets.shape
+    config = config if config is not None else TrainConfig()
+    if not isinstance(config, TrainConfig):
+        raise ValueError(f"config must be a TrainConfig; got {type(config).__name__}")
+    base = net if net is not None else NetworkConfig(N=N)
+    if not isinstance(base, NetworkConfig):
+        raise ValueError(f"net must be a NetworkConfig; got {type(base).__name__}")
+    D = check_weights("W0", W0, N=N).shape[2] if W0 is not None else base.D
+    net = replace(base, N=N, D=D)
+    if D >= T:
+        raise ValueError(f"D ({D} delays) must be smaller than T ({T} steps per pattern)")
+    batch = M if config.batch_size is None else min(config.batch_size, M)
+    device = torch.device(config.device)
+    trials = make_trials(targets, D, trial)
+    W_init = _initial_weights(targets, W0, config, net)
+    if mask is not None:
+        mask = torch.as_tensor(mask)
+        if tuple(mask.shape) != (N, N, D):
+            raise ValueError(f"mask must have the shape of W, (N={N}, N={N}, D={D}); got {tuple(mask.shape)}")
+        mask = check_raster("mask", mask.reshape(N, N * D), ndim=2).reshape(N, N, D)
+        mask = mask.to(device)
+    W = W_init.clone().to(device).requires_grad_(True)
+    frozen = W_init.to(device)
+    optimizer = _optimizer(W, config)
+    generator = torch.Generator().manual_seed(config.seed)
+    surrogate = Surrogate(config.surrogate, config.alpha)
+    out = Path(out) if out is not None else None
+    settings = {k: v for k, v in config.to_dict().items() if k != "max_seconds"}   # a time limit may change
+    identity = {"config": settings, "network": net.to_dict(),
+                "trial": (trial or TrialConfig()).to_dict(), "targets_sha256": _digest(targets),
+                "W0_sha256": _digest(W_init), "mask_sha256": None if mask is None else _digest(mask)}
+
+    history: list = []
+    best_f1, best_W, epoch = -1.0, W_init.clone(), 0
+    ckpt = None if out is None else out / "checkpoint.npz"
+    if resume and ckpt is not None and ckpt.exists():
+        state = load_checkpoint(ckpt)
+        for key, value in identity.items():
+            if state["meta"].get(key) != value:
+                raise ValueError(f"cannot resume from {str(ckpt)!r}: its {key} differs from this run's "
+                                 f"({state['meta'].get(key)!r} != {value!r})")
+        with torch.no_grad():
+            W.copy_(state["W"].to(device))
+        optimizer.load_state_dict(optimizer_state(optimizer, state["optimizer"], device))
+        generator.set_state(state["rng_state"])
+        best_W, best_f1 = state["best_W"].clone(), float(state["meta"]["best_f1"])
+        history, epoch = state["meta"]["history"], state["epoch"]
+    else:
+        scores, runaway, correct = _evaluate(W, trials, targets, net, config)
+        history.append(_record(0, None, 0.0, scores, runaway, correct, 0.0))
+        best_f1 = scores.pooled()["f1"]
+
+    def checkpoint():
+        if ckpt is not None:
+            save_checkpoint(ckpt, W=W, best_W=best_W, optimizer=optimizer, generator=generator, epoch=epoch,
+                            meta={**identity, "history": history, "best_f1": best_f1})
+
+    done = config.stop_f1 is not None and history[-1]["f1"] >= config.stop_f1
+    bar = tqdm(total=config.epochs, initial=epoch, desc="bptt", unit="epoch", disable=_quiet(progress))
+    bar.set_postfix(f1=f"{history[-1]['f1']:.4f}")
+    inputs, clamp = trials.inputs.to(device), trials.clamp.to(device)
+    while not done and epoch < config.epochs:
+        epoch += 1
+        t0 = time.perf_counter()
+        lr = learning_rate(config, epoch)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        order = torch.randperm(M, generator=generator) if batch < M else torch.arange(M)
+        losses = []
+        for first in range(0, M, batch):
+            rows = order[first: first + batch]
+            B, L = len(rows), inputs.shape[2]
+            keep = None
+            if config.dropout > 0:
+                keep = (torch.rand(B, N, L, generator=generator) >= config.dropout).to(device)
+            spikes = delay_lif(W, inputs[rows.to(device)], clamp[rows.to(device)], net, surrogate, keep=keep,
+                               dropout=config.dropout, block=config.block, max_rate=config.train_max_rate)
+            onset = [trials.onsets[int(r)][1] for r in rows]
+            free = torch.stack([spikes[b, :, s + D: s + T] for b, s in enumerate(onset)])
+            loss = f1_loss(free, targets[rows, :, D:].to(device))
+            optimizer.zero_grad(set_to_none=False)
+            loss.backward()
+            if mask is not None:
+                W.grad.mul_(mask)
+            if config.clip is not None:
+                torch.nn.utils.clip_grad_norm_([W], config.clip)
+            optimizer.step()
+            if mask is not None:
+                with torch.no_grad():
+                    W.copy_(torch.where(mask, W, frozen))
+            losses.append(float(loss.detach()))
+        scores, runaway, correct = _evaluate(W, trials, targets, net, config)
+        history.append(_record(epoch, float(np.mean(losses)), lr, scores, runaway, correct,
+                               time.perf_counter() - t0))
+        f1 = history[-1]["f1"]
+        if f1 > best_f1:
+            best_f1, best_W = f1, W.detach().cpu().clone()
+        done = config.stop_f1 is not None and f1 >= config.stop_f1
+        bar.update(1)
+        bar.set_postfix(loss=f"{history[-1]['loss']:.4f}", f1=f"{f1:.4f}")
+        out_of_time = config.max_seconds is not None and time.perf_counter() - start_time > config.max_seconds
+        if epoch % config.checkpoint_every == 0 or done or epoch == config.epochs or out_of_time:
+            checkpoint()
+        if out_of_time:
+            break
+    bar.close()
+    if out is not None:
+        from hdsnn.io import write_json
+        from .training_figure import plot_training
+        from hdsnn.analysis.plots import save_figure
+
+        write_json(out / "history.json", {**identity, "history": history, "best_f1": best_f1,
+                                          "epochs": epoch})
+        save_figure(plot_training(history, D=D), out / "training")
+    return TrainResult(W.detach().cpu().clone(), best_W.detach().cpu().clone(), best_f1, epoch, history,
+                       time.perf_counter() - start_time)
+
+
+def _record(epoch, loss, lr, scores, runaway, correct, seconds) -> dict:
+    pooled = scores.pooled()
+    return {"epoch": epoch, "loss": loss, "lr": lr, **pooled, "runaway": runaway, "seconds": seconds,
+            "correct_steps": [round(float(c), 4) for c in correct]}
+
+
+def _quiet(progress):
+    return None if progress is None else not progress

@@ -1,0 +1,298 @@
+"""The delay-recurrent LIF network over a whole trial as one differentiable function.
+
+Forward (the model contract of DESIGN.md, with an optional factor ``m`` on the currents)::
+
+    I_j(t) = m_j(t) * sum_i sum_d W[j, i, d-1] * s_i(t-d)
+    u_j(t) = beta * u_j(t-1) * (1 - s_j(t-1)) + I_j(t)        reset 'zero'
+    u_j(t) = beta * (u_j(t-1) - theta * s_j(t-1)) + I_j(t)     reset 'subtract'
+    s_j(t) = H(u_j(t) - theta) or x_j(t)                       free steps
+    s_j(t) = x_j(t),  u_j(t) = 0                               clamped steps
+
+``m`` is dropout on the synaptic currents (``keep / (1 - p)``), 1 in eval mode.
+
+Backward (the adjoint recursion, in reverse time). With ``g_s(t) = dL/ds(t)``
+and ``a(t) = dL/d(sum_i sum_d W s)(t)``::
+
+    g_s_i(t) = dL/ds_i(t) + sum_d sum_j W[j, i, d-1] * a_j(t+d)     transposed delays
+    g_u_j(t) = free * ( g_s_j(t) * H'(u_j(t) - theta) * (1 - x_j(t))
+                        + beta * (1 - s_j(t)) * g_u_j(t+1) )         ('subtract': beta * g_u(t+1))
+    a_j(t)   = m_j(t) * g_u_j(t)
+    dL/dW[j, i, d-1] = sum_b sum_t a_j(t) * s_i(t-d)                  from presynaptic spikes only
+
+``H'`` is the surrogate (:mod:`hdsnn.learning.surrogate`). **The reset is
+detached**: the factor ``(1 - s(t-1))`` (or the subtracted ``theta * s(t-1)``)
+is treated as a constant, as is common in surrogate-gradient training (Zenke
+& Vogels 2021); the spikes still carry gradient through the delayed currents.
+The dense reference :func:`delay_lif_dense` makes the same choice, so the two
+gradients agree to rounding.
+
+Memory: between the two passes only the spikes (bool) and membrane potentials,
+``B x L x N`` each, are kept. Each pass makes one copy of the weights in the
+layout ``[pre, delay-1, post]``: the forward pass delivers each spike's
+outgoing weights from it; read as a matrix ``(pre) x (delay, post)`` it is the
+transposed delay tensor of the backward pass. The backward pass adds the
+adjoint ``a`` (``B x (L+D) x N``) and the weight gradient. Nothing of size
+``N * D`` per time step is ever held: the weight gradient is accumulated,
+step by step, from the presynaptic spikes of that step.
+"""
+from __future__ import annotations
+
+import torch
+
+from hdsnn.config import NetworkConfig
+from hdsnn.models.simulate import RunawayGuard, lif_step
+from hdsnn.validation import check_int, check_raster, check_real, check_weights
+
+from .surrogate import Surrogate, spike
+
+__all__ = ["delay_lif", "delay_lif_dense", "BACKWARD_BLOCK"]
+
+#: Spikes per step up to which the forward pass delivers them one by one.
+_FEW_SPIKES = 48
+#: Steps per block of the backward pass (see :class:`_DelayLIF`); measured best on 2 CPU cores.
+BACKWARD_BLOCK = 16
+
+
+def _check(W, inputs, clamp, net, keep, dropout):
+    if net is not None and not isinstance(net, NetworkConfig):
+        raise ValueError(f"net must be a NetworkConfig; got {type(net).__name__}")
+    inputs = check_raster("inputs", inputs)
+    B, N, L = inputs.shape
+    if not isinstance(W, torch.Tensor) or not W.is_floating_point():
+        W = check_weights("W", W, N=N)
+    elif W.ndim != 3 or W.shape[:2] != (N, N):
+        raise ValueError(f"W must have shape (N={N}, N={N}, D) indexed [post, pre, delay-1]; "
+                         f"got {tuple(W.shape)}")
+    if clamp is None:
+        clamp = torch.zeros((B, L), dtype=torch.bool)
+    if not isinstance(clamp, torch.Tensor) or tuple(clamp.shape) != (B, L):
+        raise ValueError(f"clamp must be a bool tensor of shape (B={B}, L={L}); "
+                         f"got {tuple(getattr(clamp, 'shape', ()))}")
+    dropout = check_real("dropout", dropout, 0.0, 1.0, open_max=True)
+    if keep is not None and (not isinstance(keep, torch.Tensor) or tuple(keep.shape) != (B, N, L)):
+        raise ValueError(f"keep must be a bool tensor of shape (B={B}, N={N}, L={L}); "
+                         f"got {tuple(getattr(keep, 'shape', ()))}")
+    net = net if net is not None else NetworkConfig(N=N, D=W.shape[2])
+    dev = W.device
+    factor = None if keep is None else keep.to(dev, torch.bool).permute(0, 2, 1).to(W.dtype) / (1.0 - dropout)
+    return W, inputs.to(dev), clamp.to(dev, torch.bool), net, factor
+
+
+def _weight_grad(grad_W, adjoint, s_all, lo, hi, D, free_any):
+    """Add ``a(t+1 .. t+D)`` to the gradient of the weights of each spike at ``t`` in ``[lo, hi]``."""
+    if not any(free_any[lo + 1: hi + 1 + D]):
+        return
+    for t in range(hi, lo - 1, -1):
+        b_idx, i_idx = torch.nonzero(s_all[:, t], as_tuple=True)
+        k = b_idx.numel()
+        if 0 < k <= _FEW_SPIKES:
+            for b, i in zip(b_idx.tolist(), i_idx.tolist()):
+                grad_W[i] += adjoint[b, t + 1: t + 1 + D]
+        elif k:
+            grad_W.index_add_(0, i_idx, adjoint[b_idx, t + 1: t + 1 + D])
+
+
+class _DelayLIF(torch.autograd.Function):
+    """Forward: event-driven trial, saving spikes and potentials. Backward: the adjoint recursion."""
+
+    @staticmethod
+    def forward(ctx, W, inputs, clamp, factor, beta, theta, reset, surrogate, block, max_rate):
+        N, _, D = W.shape
+        B, _, L = inputs.shape
+        x = inputs.permute(0, 2, 1)                                 # (B, L, N) view
+        W_out = W.detach().permute(1, 2, 0).contiguous()            # [pre, delay-1, post]
+        future = torch.zeros(B, L + D, N, dtype=W.dtype, device=W.device)   # future[:, t] = input at t
+        u_all = torch.empty(B, L, N, dtype=W.dtype, device=W.device)
+        s_all = torch.zeros(B, L, N, dtype=torch.bool, device=W.device)
+        has_input = inputs.any(dim=(0, 1)).tolist()
+        clamp_all, clamp_any = clamp.all(dim=0).tolist(), clamp.any(dim=0).tolist()
+        u = torch.zeros(B, N, dtype=W.dtype, device=W.device)
+        s = torch.zeros(B, N, dtype=torch.bool, device=W.device)
+        guard = RunawayGuard(B, N, D, max_rate, W.device)
+        for t in range(L):
+            current = future[:, t] if factor is None else future[:, t] * factor[:, t]
+            if clamp_all[t]:
+                u = torch.zeros_like(u)
+                s = x[:, t] if guard.all_alive else x[:, t] & guard.alive[:, None]
+            else:
+                u, s = lif_step(u, s, current, beta, theta, reset)
+                if has_input[t] or clamp_any[t]:
+                    c = clamp[:, t, None]
+                    s, u = torch.where(c, x[:, t], s | x[:, t]), torch.where(c, torch.zeros_like(u), u)
+                if not guard.all_alive:
+                    s = s & guard.alive[:, None]
+            b_idx, i_idx = torch.nonzero(s, as_tuple=True)
+            k = b_idx.numel()
+            if guard.on and guard.update(t, b_idx, 0 if clamp_all[t] else k, clamp[:, t] if clamp_any[t] else None):
+                keep = guard.alive[b_idx]                # stopped at this step: silent, nothing delivered
+                b_idx, i_idx, k = b_idx[keep], i_idx[keep], int(keep.sum())
+                s = s & guard.alive[:, None]
+            u_all[:, t] = u
+            s_all[:, t] = s
+            if 0 < k <= _FEW_SPIKES:                # a Python loop beats index_add_ for a few spikes
+                for b, i in zip(b_idx.tolist(), i_idx.tolist()):
+                    future[b, t + 1: t + 1 + D] += W_out[i]
+            elif k:
+                future[:, t + 1: t + 1 + D].index_add_(0, b_idx, W_out[i_idx])
+        if guard.on and not guard.all_alive:        # silenced steps do not depend on W: no gradient there
+            after = torch.arange(L, device=W.device)[None, :] >= guard.stopped_at[:, None]
+            clamp = clamp | (after & (guard.stopped_at[:, None] >= 0))
+        ctx.save_for_backward(W, u_all, s_all, inputs, clamp, factor)     # nothing weight-sized but W itself
+        ctx.params = (beta, theta, reset, surrogate)
+        ctx.block = block
+        return s_all.permute(0, 2, 1).to(W.dtype)
+
+    @staticmethod
+    def backward(ctx, grad_spikes):
+        W, u_all, s_all, inputs, clamp, factor = ctx.saved_tensors
+        W_out = W.detach().permute(1, 2, 0).contiguous()            # [pre, delay-1, post], rebuilt here
+        x = inputs.permute(0, 2, 1)                                 # (B, L, N) view
+        beta, theta, reset, surrogate = ctx.params
+        N, D, _ = W_out.shape
+        B, L, _ = u_all.shape
+        grad_s = grad_spikes.permute(0, 2, 1)                      # (B, L, N) view
+        W_in = W_out.reshape(N, D * N).T                            # [(delay-1, post), pre]: transposed delays, a view
+        dtype, device = W_out.dtype, W_out.device
+        adjoint = torch.zeros(B, L + D, N, dtype=dtype, device=device)     # a(t), zero beyond L
+        grad_W = torch.zeros(N, D, N, dtype=dtype, device=device)          # [pre, delay-1, post]
+        free = (~clamp).to(dtype)                                            # (B, L)
+        free_any = (~clamp).any(dim=0).tolist()
+        g_next = torch.zeros(B, N, dtype=dtype, device=device)              # g_u(t+1)
+        K = ctx.block
+        for hi in range(L - 1, -1, -K):                            # blocks [lo, hi], latest first
+            lo = max(0, hi - K + 1)
+            if not any(free_any[lo: hi + 1]):
+                g_next = torch.zeros_like(g_next)
+                _weight_grad(grad_W, adjoint, s_all, lo, hi, D, free_any)
+                continue
+            # Input from the adjoint of later blocks, for every step of this block in one product:
+            # rows of this block are still zero, so the windows a(t+1 .. t+D) see only later blocks.
+            later = None
+            if any(free_any[lo + 1: hi + 1 + D]):
+                windows = adjoint.as_strided((B, hi - lo + 1, D * N), ((L + D) * N, N, 1), (lo + 1) * N)
+                later = windows @ W_in                              # (B, K, N)
+            for t in range(hi, lo - 1, -1):
+                if not free_any[t]:
+                    g_next = torch.zeros_like(g_next)
+                    _weight_grad(grad_W, adjoint, s_all, t, t, D, free_any)
+                    continue
+                g_s = grad_s[:, t] if later is None else grad_s[:, t] + later[:, t - lo]
+                inner = min(hi - t, D)                              # later steps inside this block, within reach
+                if inner:
+                    g_s = g_s + adjoint[:, t + 1: t + 1 + inner].reshape(B, inner * N) @ W_in[: inner * N]
+                h = surrogate.derivative(u_all[:, t] - theta)
+                g_u = g_s * h * (~x[:, t])
+                if reset == "zero":
+                    g_u = g_u + beta * g_next * (~s_all[:, t])
+                else:
+                    g_u = g_u + beta * g_next
+                g_u = g_u * free[:, t, None]
+                g_next = g_u
+                adjoint[:, t] = g_u if factor is None else g_u * factor[:, t]
+                _weight_grad(grad_W, adjoint, s_all, t, t, D, free_any)
+        return grad_W.permute(2, 0, 1), None, None, None, None, None, None, None, None, None
+
+
+def delay_lif(W, inputs, clamp=None, net: NetworkConfig | None = None, surrogate: Surrogate | None = None, *,
+              keep=None, dropout: float = 0.0, block: int = BACKWARD_BLOCK,
+              max_rate: float | None = None) -> torch.Tensor:
+    """Spikes of a batch of trials, differentiable with respect to ``W`` (lean adjoint backward).
+
+    The spikes are exactly those of :func:`hdsnn.models.simulate` (without
+    runaway guard) for the same ``W``, ``inputs`` and ``clamp`` when
+    ``keep`` is None.
+
+    Parameters
+    ----------
+    W : float tensor ``(N, N, D)``
+        Weights ``[post, pre, delay-1]``; may require grad.
+    inputs : bool tensor ``(B, N, L)``
+        External spikes (see :func:`hdsnn.models.make_trials`).
+    clamp : bool tensor ``(B, L)``, optional
+        Clamped steps (spikes = inputs, membrane held at 0).
+    net : NetworkConfig, optional
+        ``beta``, ``theta``, ``reset``.
+    surrogate : Surrogate, optional
+        Pseudo-derivative of the threshold (default fast sigmoid, alpha 15).
+    keep : bool tensor ``(B, N, L)``, optional
+        Dropout mask on the synaptic currents (True: kept); kept currents are
+        scaled by ``1 / (1 - dropout)``.
+    dropout : float
+        Dropout probability in [0, 1) used for that scale.
+    block : int
+        Steps per block of the backward pass (>= 1): the input that a block
+        receives from the adjoint of later steps is one product with the
+        transposed delays for the whole block (the weights are read once per
+        block instead of once per step); inside the block the recursion runs
+        step by step over the few delays that stay inside it. 1 is the plain
+        step-by-step recursion. The result does not depend on it (up to rounding).
+    max_rate : float or None
+        Runaway guard, exactly as in :func:`hdsnn.models.simulate`: a trial
+        whose activity runs away is silent from then on (and its silenced
+        steps carry no gradient). None (default): no guard.
+
+    Returns
+    -------
+    float tensor ``(B, N, L)``
+        Spikes (0.0 or 1.0).
+
+    Examples
+    --------
+    >>> W = torch.zeros(3, 3, 3); W[1, 0, 1] = 1.0; W[2, 1, 2] = 1.0
+    >>> _ = W.requires_grad_(True)
+    >>> x = torch.zeros(1, 3, 10, dtype=torch.bool); x[0, 0, 0] = True
+    >>> s = delay_lif(W, x, net=NetworkConfig(N=3, D=3))
+    >>> torch.nonzero(s[0]).tolist()
+    [[0, 0], [1, 2], [2, 5]]
+    >>> s.sum().backward(); W.grad.shape
+    torch.Size([3, 3, 3])
+    """
+    W, inputs, clamp, net, factor = _check(W, inputs, clamp, net, keep, dropout)
+    surrogate = surrogate if surrogate is not None else Surrogate()
+    block = check_int("block", block, minimum=1)
+    if max_rate is not None:
+        max_rate = check_real("max_rate", max_rate, 0.0, 1.0, open_min=True)
+    return _DelayLIF.apply(W, inputs, clamp, factor, net.beta, net.theta, net.reset, surrogate, block, max_rate)
+
+
+def delay_lif_dense(W, inputs, clamp=None, net: NetworkConfig | None = None,
+                    surrogate: Surrogate | None = None, *, keep=None, dropout: float = 0.0) -> torch.Tensor:
+    """Reference: the same network in plain torch autograd, dense context every step.
+
+    Each step multiplies the flattened ``(B, N*D)`` context of delayed spikes
+    by the weights, as the paper's code does, and autograd stores that context
+    for every step (memory ``B x L x N x D``). Same arguments, result and
+    gradient convention (reset detached) as :func:`delay_lif`.
+
+    Examples
+    --------
+    >>> W = torch.zeros(3, 3, 3); W[1, 0, 1] = 1.0; W[2, 1, 2] = 1.0
+    >>> x = torch.zeros(1, 3, 10, dtype=torch.bool); x[0, 0, 0] = True
+    >>> torch.nonzero(delay_lif_dense(W, x, net=NetworkConfig(N=3, D=3))[0]).tolist()
+    [[0, 0], [1, 2], [2, 5]]
+    """
+    W, inputs, clamp, net, factor = _check(W, inputs, clamp, net, keep, dropout)
+    surrogate = surrogate if surrogate is not None else Surrogate()
+    B, N, L = inputs.shape
+    D = W.shape[2]
+    W_flat = W.reshape(N, N * D)                                   # [post, (pre, delay-1)]
+    context = torch.zeros(B, N, D, dtype=W.dtype, device=W.device)  # [b, pre, d-1] = s_pre(t-d)
+    u = torch.zeros(B, N, dtype=W.dtype, device=W.device)
+    s = torch.zeros(B, N, dtype=W.dtype, device=W.device)
+    xs = inputs.to(W.dtype)
+    out = []
+    for t in range(L):
+        current = context.reshape(B, N * D) @ W_flat.T
+        if factor is not None:
+            current = current * factor[:, t]
+        if net.reset == "zero":
+            u = net.beta * u * (1.0 - s.detach()) + current
+        else:
+            u = net.beta * (u - net.theta * s.detach()) + current
+        fired = spike(u - net.theta, surrogate)
+        c = clamp[:, t, None]
+        s = torch.where(c, xs[:, :, t], torch.where(inputs[:, :, t], xs[:, :, t], fired))
+        u = torch.where(c, torch.zeros_like(u), u)
+        out.append(s)
+        context = torch.cat([s[:, :, None], context[:, :, :-1]], dim=2)
+    return torch.stack(out, dim=2)
