@@ -132,6 +132,11 @@ def _add_brian2(p):
                    help="prune: keep this fraction of the non-zero weights, largest |w| first")
     g.add_argument("--budget-gb", type=float, default=None,
                    help="refuse networks estimated above this memory (GiB; default: half the available memory)")
+    g.add_argument("--neuron", choices=("exact", "lif_current", "lif_conductance", "adex", "izhikevich"),
+                   default="exact", help="exact: the discrete-equivalent network; others: continuous time, dt 0.1 ms")
+    g.add_argument("--efficacy", type=float, default=None,
+                   help="synaptic efficacy scale of a richer neuron (default: calibrated on the first 2 patterns)")
+    g.add_argument("--tolerance", type=int, default=1, help="timing tolerance of a richer neuron's scores, in ms")
 
 
 def _version() -> str:
@@ -339,6 +344,8 @@ def _recall_brian2(args) -> int:
                         trigger_steps=args.trigger_steps, p_flip=args.p_flip, noise=args.noise,
                         silenced=args.silenced, seed=args.trial_seed)
     budget = None if args.budget_gb is None else args.budget_gb * 2**30
+    if args.neuron != "exact":
+        return _recall_neurons(args, W, targets, net, budget)
     result = recall_brian2(W, targets, net, trial, target=args.target, threshold=args.threshold,
                            top_k=args.top_k, keep_fraction=args.keep_fraction, budget_bytes=budget)
     out = Path(args.out)
@@ -351,6 +358,39 @@ def _recall_brian2(args) -> int:
                                           "brian2": brian2, "scores": result.scores.to_dict(),
                                           "wall_time_s": stages, "simulation_s": result.run_seconds})
     print(f"Brian2 ({args.target}): {result.n_synapses} synapses")
+    print(_table(result.scores, stages))
+    print(f"wrote {out} and {out.with_suffix('.json')}")
+    return 0
+
+
+def _recall_neurons(args, W, targets, net, budget) -> int:
+    """``hdsnn recall --simulator brian2 --neuron MODEL``: continuous-time recall with a richer neuron."""
+    from .io import save_raster, write_json
+    from .models.brian2_neurons import calibrate_efficacy, recall_neurons
+    from .models.export import export_synapses
+
+    if args.target not in ("numpy", "cython"):
+        raise ValueError(f"--target must be 'numpy' or 'cython' with --neuron {args.neuron}; got {args.target!r}")
+    synapses = export_synapses(W, threshold=args.threshold, top_k=args.top_k, keep_fraction=args.keep_fraction,
+                               budget_bytes=budget)
+    t0 = time.perf_counter()
+    kw = dict(beta=net.beta, k=args.tolerance, target=args.target)
+    efficacy, shift, table = args.efficacy, 0.5, None
+    if efficacy is None:
+        efficacy, shift, table = calibrate_efficacy(args.neuron, synapses, targets[:2], net.D, **kw)
+    calibration = time.perf_counter() - t0
+    result = recall_neurons(args.neuron, synapses, targets, net.D, efficacy=efficacy, delay_shift_ms=shift, **kw)
+    out = Path(args.out)
+    brian2 = {"target": args.target, "neuron": args.neuron, "synapses": len(synapses.weight), "efficacy": efficacy,
+              "delay_shift_ms": shift, "tolerance_ms": args.tolerance, "stopped": result.stopped,
+              "calibration": None if table is None else {f"{e}/{d}": f for (e, d), f in table.items()}}
+    save_raster(out, result.raster, network=net.to_dict(), simulator="brian2", brian2=brian2,
+                weights=str(args.weights), patterns=str(args.patterns))
+    stages = {"calibration": calibration, "brian2 run": result.seconds}
+    write_json(out.with_suffix(".json"), {"network": net.to_dict(), "simulator": "brian2", "brian2": brian2,
+                                          "scores": result.scores.to_dict(), "wall_time_s": stages,
+                                          "simulation_s": result.seconds})
+    print(f"Brian2 {args.neuron} ({args.target}), efficacy {efficacy:g}, scores with ±{args.tolerance} ms tolerance")
     print(_table(result.scores, stages))
     print(f"wrote {out} and {out.with_suffix('.json')}")
     return 0

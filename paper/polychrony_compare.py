@@ -71,6 +71,7 @@ def cli(argv=None) -> int:
     parser.add_argument("weights", nargs="*", help="LABEL=FILE.npz weight files")
     parser.add_argument("--patterns", default=None, help="patterns .npz (for activations)")
     parser.add_argument("--mothers", type=int, default=None, help="search from the first K neurons only")
+    parser.add_argument("--name", default="polychrony_compare", help="output stem in paper/results/")
     args = parser.parse_args(argv)
     patterns = load_raster(args.patterns)[0] if args.patterns else None
     weights = {}
@@ -90,10 +91,11 @@ def cli(argv=None) -> int:
               f"(max {s['size']['max']:.0f}), span {s['span_steps']['mean']:.1f} steps, path length "
               f"max {s['path_length']['max']:.0f}, >= 2 links: {s['with_path_at_least']['2']}, "
               f">= 3: {s['with_path_at_least']['3']}; {s['seconds']:.1f} s")
-    write_json(RESULTS / "polychrony_compare.json", {"mothers": args.mothers, "results": results,
-                                                     "weights": args.weights, "patterns": args.patterns})
-    save_figure(figure(results), RESULTS / "polychrony_compare")
-    print(f"wrote {RESULTS / 'polychrony_compare.json'} and .png/.svg")
+    stem = RESULTS / args.name
+    write_json(stem.with_suffix(".json"), {"mothers": args.mothers, "results": results,
+                                           "weights": args.weights, "patterns": args.patterns})
+    save_figure(figure(results), stem)
+    print(f"wrote {stem}.json and .png/.svg")
     return 0
 
 

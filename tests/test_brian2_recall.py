@@ -59,3 +59,23 @@ def test_cli_refuses_over_budget(tmp_path, benchmark, capsys):
     assert code == 2
     err = capsys.readouterr().err
     assert err.startswith("hdsnn: error:") and "budget of 0.10 GiB" in err and "top_k=" in err
+
+
+def test_cli_recall_with_a_richer_neuron(tmp_path, capsys):
+    import json
+    from hdsnn.cli import main
+    from hdsnn.io import load_raster
+    pat, w, rec = tmp_path / "p.npz", tmp_path / "w.npz", tmp_path / "r.npz"
+    assert main(["patterns", "--out", str(pat), "--M", "2", "--N", "60", "--T", "80", "--p-A", "0.03"]) == 0
+    assert main(["init", "--patterns", str(pat), "--out", str(w), "--D", "10"]) == 0
+    assert main(["recall", "--weights", str(w), "--patterns", str(pat), "--out", str(rec),
+                 "--simulator", "brian2", "--neuron", "lif_current", "--efficacy", "2.0"]) == 0
+    raster, meta = load_raster(rec)
+    assert raster.shape == (2, 60, 80) and meta["brian2"]["neuron"] == "lif_current"
+    scores = json.loads(rec.with_suffix(".json").read_text())
+    assert scores["brian2"]["efficacy"] == 2.0 and "brian2 run" in scores["wall_time_s"]
+    pooled = scores["scores"]["pooled"]
+    assert pooled["tp"] > 10 and pooled["tp"] + pooled["fn"] == int(load_raster(pat)[0][:, :, 10:].sum())
+    assert main(["recall", "--weights", str(w), "--patterns", str(pat), "--out", str(rec), "--simulator", "brian2",
+                 "--neuron", "adex", "--target", "cpp_standalone"]) == 2
+    assert "--target must be 'numpy' or 'cython' with --neuron adex" in capsys.readouterr().err
