@@ -32,19 +32,9 @@ import torch
 
 from hdsnn.validation import check_int, check_real
 
-from .neo_io import _as_numpy
+from .neo_io import checked_rasters
 
 __all__ = ["write_nix", "read_nix", "write_nwb", "read_nwb"]
-
-
-def _checked(rasters: dict) -> tuple[dict, tuple]:
-    if not isinstance(rasters, dict) or not rasters:
-        raise ValueError(f"rasters must be a non-empty dict kind -> raster; got {type(rasters).__name__}")
-    arrays = {str(k): _as_numpy(f"rasters[{k!r}]", v) for k, v in rasters.items()}
-    shapes = {k: a.shape for k, a in arrays.items()}
-    if len(set(shapes.values())) != 1:
-        raise ValueError(f"rasters must all have the same shape (M, N, T); got {shapes}")
-    return arrays, next(iter(shapes.values()))
 
 
 def _atomic(path, suffix: str, write) -> Path:
@@ -97,7 +87,7 @@ def write_nix(path, rasters: dict, dt_ms: float = 1.0, config: dict | None = Non
     import neo
     import quantities as pq
 
-    arrays, (M, N, T) = _checked(rasters)
+    arrays, (M, N, T) = checked_rasters(rasters)
     dt_ms = check_real("dt_ms", dt_ms, 0.0, open_min=True)
     text = json.dumps(config or {}, sort_keys=True)
     block = neo.Block(name="hdsnn", M=M, N=N, T=T, dt_ms=dt_ms, kinds=list(arrays), config=text)
@@ -180,7 +170,7 @@ def write_nwb(path, rasters: dict, dt_ms: float = 1.0, config: dict | None = Non
     """
     from pynwb import NWBHDF5IO, NWBFile
 
-    arrays, (M, N, T) = _checked(rasters)
+    arrays, (M, N, T) = checked_rasters(rasters)
     dt_ms = check_real("dt_ms", dt_ms, 0.0, open_min=True)
     gap = check_int("gap", gap, minimum=0)
     unit_columns = dict(unit_columns or {})

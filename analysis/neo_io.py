@@ -76,6 +76,17 @@ def raster_trains(raster, dt_ms: float = 1.0, **annotations) -> list[list["neo.S
              for n, s in enumerate(pattern)] for m, pattern in enumerate(steps)]
 
 
+def checked_rasters(rasters: dict) -> tuple[dict, tuple]:
+    """``{kind: raster}`` as numpy bool arrays of one common shape ``(M, N, T)``; returns (arrays, shape)."""
+    if not isinstance(rasters, dict) or not rasters:
+        raise ValueError(f"rasters must be a non-empty dict kind -> raster; got {type(rasters).__name__}")
+    arrays = {str(k): _as_numpy(f"rasters[{k!r}]", v) for k, v in rasters.items()}
+    shapes = {k: a.shape for k, a in arrays.items()}
+    if len(set(shapes.values())) != 1:
+        raise ValueError(f"rasters must all have the same shape (M, N, T); got {shapes}")
+    return arrays, next(iter(shapes.values()))
+
+
 def rasters_to_block(rasters: dict, dt_ms: float = 1.0, config: dict | None = None,
                      name: str = "hdsnn") -> "neo.Block":
     """Rasters of several kinds to one :class:`neo.Block`.
@@ -107,13 +118,7 @@ def rasters_to_block(rasters: dict, dt_ms: float = 1.0, config: dict | None = No
     """
     import neo
 
-    if not isinstance(rasters, dict) or not rasters:
-        raise ValueError(f"rasters must be a non-empty dict kind -> raster; got {type(rasters).__name__}")
-    arrays = {str(k): _as_numpy(f"rasters[{k!r}]", v) for k, v in rasters.items()}
-    shapes = {k: a.shape for k, a in arrays.items()}
-    if len(set(shapes.values())) != 1:
-        raise ValueError(f"rasters must all have the same shape (M, N, T); got {shapes}")
-    M, N, T = next(iter(shapes.values()))
+    arrays, (M, N, T) = checked_rasters(rasters)
     dt_ms = check_real("dt_ms", dt_ms, 0.0, open_min=True)
     text = json.dumps(config or {}, sort_keys=True)
     block = neo.Block(name=name, M=M, N=N, T=T, dt_ms=dt_ms, kinds=list(arrays), config=text)

@@ -229,16 +229,14 @@ def _init(args) -> int:
     return 0
 
 
-def _recall(args) -> int:
-    if args.simulator == "brian2":
-        return _recall_brian2(args)
-    from . import recall
+def _recall_inputs(args):
+    """Weights, patterns, network and trial of ``hdsnn recall``, checked against each other."""
     from .config import NetworkConfig, TrialConfig
-    from .io import load_raster, load_weights, save_raster, write_json
+    from .io import load_raster, load_weights
 
-    W, wmeta = load_weights(args.weights)
+    W, _ = load_weights(args.weights)
     targets, _ = load_raster(args.patterns)
-    M, N, T = targets.shape
+    N = targets.shape[1]
     if W.shape[0] != N:
         raise ValueError(f"weights {args.weights!r} are for N={W.shape[0]} neurons but patterns "
                          f"{args.patterns!r} have N={N}")
@@ -246,6 +244,16 @@ def _recall(args) -> int:
     trial = TrialConfig(pretime=args.pretime, posttime=args.posttime, cue=args.cue,
                         trigger_steps=args.trigger_steps, p_flip=args.p_flip, noise=args.noise,
                         silenced=args.silenced, seed=args.trial_seed)
+    return W, targets, net, trial
+
+
+def _recall(args) -> int:
+    if args.simulator == "brian2":
+        return _recall_brian2(args)
+    from . import recall
+    from .io import save_raster, write_json
+
+    W, targets, net, trial = _recall_inputs(args)
     result = recall(W, targets, net, trial, max_rate=args.max_rate, device=args.device)
     out = Path(args.out)
     save_raster(out, result.raster, network=net.to_dict(), trial=trial.to_dict(),
@@ -329,20 +337,10 @@ def _analyze(args) -> int:
 
 
 def _recall_brian2(args) -> int:
-    from .config import NetworkConfig, TrialConfig
-    from .io import load_raster, load_weights, save_raster, write_json
+    from .io import save_raster, write_json
     from .models.brian2_recall import recall_brian2
 
-    W, _ = load_weights(args.weights)
-    targets, _ = load_raster(args.patterns)
-    N = targets.shape[1]
-    if W.shape[0] != N:
-        raise ValueError(f"weights {args.weights!r} are for N={W.shape[0]} neurons but patterns "
-                         f"{args.patterns!r} have N={N}")
-    net = NetworkConfig(N=N, D=W.shape[2], beta=args.beta, theta=args.theta, reset=args.reset)
-    trial = TrialConfig(pretime=args.pretime, posttime=args.posttime, cue=args.cue,
-                        trigger_steps=args.trigger_steps, p_flip=args.p_flip, noise=args.noise,
-                        silenced=args.silenced, seed=args.trial_seed)
+    W, targets, net, trial = _recall_inputs(args)
     budget = None if args.budget_gb is None else args.budget_gb * 2**30
     if args.neuron != "exact":
         return _recall_neurons(args, W, targets, net, budget)

@@ -22,13 +22,12 @@ The memory per synapse was measured with ``python benchmarks/bench_brian2.py
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from hdsnn.validation import check_choice, check_int, check_real, check_weights
+from hdsnn.validation import check_int, check_real, check_weights
 
 __all__ = ["SynapseList", "export_synapses", "count_kept", "estimate_memory", "check_memory",
            "default_budget", "BYTES_PER_SYNAPSE", "TARGETS"]

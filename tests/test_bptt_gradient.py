@@ -6,7 +6,7 @@ from hdsnn.config import NetworkConfig
 from hdsnn.learning import hebbian_init
 from hdsnn.learning.delay_lif import delay_lif, delay_lif_dense
 from hdsnn.learning.surrogate import Surrogate
-from hdsnn.models import bernoulli_patterns, make_trials, simulate
+from hdsnn.models import make_trials, simulate
 
 from conftest import dyadic_weights
 
