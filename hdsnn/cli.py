@@ -119,7 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 #: The scripts of paper/ runnable as ``hdsnn paper NAME``.
-PAPER_SCRIPTS = ("robustness", "sequential", "scans", "capacity", "methods", "gain_scan", "bptt_train")
+PAPER_SCRIPTS = ("robustness", "sequential", "scans", "capacity", "methods", "biophysical", "gain_scan",
+                 "bptt_train")
 
 
 def _add_brian2(p):

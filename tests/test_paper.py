@@ -49,3 +49,17 @@ def test_methods_quick(tmp_path):
     assert rows["lstsq"]["nonzero_fraction"] > rows["hebbian"]["nonzero_fraction"]   # dense vs pair-sparse
     for r in rows.values():
         assert r["clean"]["f1"] >= r["p_flip_0.25"]["f1"] - 1e-9
+
+
+def test_biophysical_quick(tmp_path):
+    assert main(["paper", "biophysical", "--quick", "--out", str(tmp_path)]) == 0
+    res = json.loads((tmp_path / "biophysical_quick.json").read_text())
+    assert res["setup"]["torch_discrete_f1"]["uniform"] > 0.9            # the weights do store the patterns
+    for key in ("uniform/lif_current", "uniform/lif_conductance", "uniform/adex", "uniform/izhikevich",
+                "lognormal/adex"):
+        r = res[key]
+        assert 0.0 <= r["f1_exact"] <= r["f1"] <= r["f1_k2"] <= 1.0         # tolerance only adds matches
+        chosen = r["calibration_f1"][f"efficacy={r['efficacy']:g} shift={r['delay_shift_ms']:g}ms"]
+        assert chosen == max(r["calibration_f1"].values())                 # the best calibration is used
+    assert res["uniform/lif_current"]["f1"] > 0.3                           # far above chance (about 0.02)
+    assert (tmp_path / "biophysical_quick.png").exists()
