@@ -8,8 +8,8 @@ time of learning, fraction of non-zero weights and weight norm.
 Methods: ``hebbian`` (analytic, STDP-equivalent), ``lstsq`` (exact
 minimum-norm least squares).
 
-Run: ``python -m paper.methods [--quick]``; full mode (N=1024, M=16) about
-3 minutes on 2 cores. Writes ``paper/results/methods.json``.
+Run: ``python -m paper.methods [--quick]``; full mode (N=1024, M=16) measured
+at 2.3 minutes on 2 cores (least squares: 119 s). Writes ``paper/results/methods.json``.
 """
 from __future__ import annotations
 

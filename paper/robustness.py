@@ -16,8 +16,8 @@ Paper (N=1024, M=16): p_flip = 0.25 gives precision 1.000, recall 0.937,
 F1 0.967; a trigger of 30 steps gives precision 1.000, recall 0.757,
 F1 0.862; 128 silenced neurons give F1 1.000.
 
-Run: ``python -m paper.robustness [--quick]``; full mode about 6 minutes on
-2 cores. Writes ``paper/results/robustness.json`` and ``robustness.png/.svg``.
+Run: ``python -m paper.robustness [--quick]``; full mode measured at 23
+minutes with ``--jobs 1`` on a busy 2-core machine. Writes ``paper/results/robustness.json`` and ``robustness.png/.svg``.
 """
 from __future__ import annotations
 

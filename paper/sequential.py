@@ -8,7 +8,7 @@ falls back between patterns (the spontaneous padding is not part of any
 target, so any network activity there counts as spurious).
 
 Run: ``python -m paper.sequential [--quick]`` (full: N=1024, M=16, T=1000,
-about 20 s). Writes ``paper/results/sequential.json`` and ``sequential.png/.svg``.
+measured at 16 s). Writes ``paper/results/sequential.json`` and ``sequential.png/.svg``.
 """
 from __future__ import annotations
 
