@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -31,6 +30,8 @@ import numpy as np
 import torch
 
 from hdsnn.validation import check_int, check_real
+
+from hdsnn.io import replace_atomically
 
 from .neo_io import checked_rasters
 
@@ -41,18 +42,11 @@ def _atomic(path, suffix: str, write) -> Path:
     path = Path(path)
     if path.suffix != suffix:
         raise ValueError(f"path must end in {suffix}; got {str(path)!r}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
-    os.close(fd)
-    os.unlink(tmp)                                   # the writers create the file themselves
-    try:
+
+    def write_to(tmp):
+        os.unlink(tmp)                               # the NIX and NWB writers create the file themselves
         write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return replace_atomically(path, write_to, suffix=suffix)
 
 
 def _exists(path, what):

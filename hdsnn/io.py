@@ -31,23 +31,35 @@ def _version() -> str:
     return __version__
 
 
-def _atomic_write(path: Path, write) -> Path:
+def replace_atomically(path, write_to, suffix: str = ".tmp") -> Path:
+    """Write ``path`` through a temporary file in the same folder, then rename it.
+
+    ``write_to(tmp_path)`` creates and fills the temporary file; if it fails,
+    the temporary file is removed and any older ``path`` is left untouched.
+    """
     path = Path(path)
     if path.exists() and path.is_dir():
         raise ValueError(f"path must be a file name; {str(path)!r} is a folder")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
+        write_to(tmp)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
     return path
+
+
+def _atomic_write(path: Path, write) -> Path:
+    def write_to(tmp):
+        with open(tmp, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+    return replace_atomically(path, write_to)
 
 
 def _save_npz(path, kind: str, key: str, array: np.ndarray, meta: dict) -> Path:
