@@ -29,9 +29,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hdsnn.validation import check_int, check_real
-
 from hdsnn.io import replace_atomically
+from hdsnn.validation import check_int, check_real
 
 from .neo_io import checked_rasters
 
