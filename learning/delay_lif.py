@@ -40,7 +40,7 @@ from __future__ import annotations
 import torch
 
 from hdsnn.config import NetworkConfig
-from hdsnn.models.simulate import RunawayGuard, lif_step
+from hdsnn.models.simulate import RunawayGuard, Schedule, protocol_step
 from hdsnn.validation import check_int, check_raster, check_real, check_weights
 
 from .surrogate import Surrogate, spike
@@ -104,29 +104,15 @@ class _DelayLIF(torch.autograd.Function):
         future = torch.zeros(B, L + D, N, dtype=W.dtype, device=W.device)   # future[:, t] = input at t
         u_all = torch.empty(B, L, N, dtype=W.dtype, device=W.device)
         s_all = torch.zeros(B, L, N, dtype=torch.bool, device=W.device)
-        has_input = inputs.any(dim=(0, 1)).tolist()
-        clamp_all, clamp_any = clamp.all(dim=0).tolist(), clamp.any(dim=0).tolist()
+        schedule = Schedule(inputs, clamp)
         u = torch.zeros(B, N, dtype=W.dtype, device=W.device)
         s = torch.zeros(B, N, dtype=torch.bool, device=W.device)
         guard = RunawayGuard(B, N, D, max_rate, W.device)
         for t in range(L):
             current = future[:, t] if factor is None else future[:, t] * factor[:, t]
-            if clamp_all[t]:
-                u = torch.zeros_like(u)
-                s = x[:, t] if guard.all_alive else x[:, t] & guard.alive[:, None]
-            else:
-                u, s = lif_step(u, s, current, beta, theta, reset)
-                if has_input[t] or clamp_any[t]:
-                    c = clamp[:, t, None]
-                    s, u = torch.where(c, x[:, t], s | x[:, t]), torch.where(c, torch.zeros_like(u), u)
-                if not guard.all_alive:
-                    s = s & guard.alive[:, None]
-            b_idx, i_idx = torch.nonzero(s, as_tuple=True)
+            u, s, b_idx, i_idx = protocol_step(t, u, s, current, x[:, t], clamp[:, t], schedule, guard,
+                                                 beta, theta, reset)
             k = b_idx.numel()
-            if guard.on and guard.update(t, b_idx, 0 if clamp_all[t] else k, clamp[:, t] if clamp_any[t] else None):
-                keep = guard.alive[b_idx]                # stopped at this step: silent, nothing delivered
-                b_idx, i_idx, k = b_idx[keep], i_idx[keep], int(keep.sum())
-                s = s & guard.alive[:, None]
             u_all[:, t] = u
             s_all[:, t] = s
             if 0 < k <= _FEW_SPIKES:                # a Python loop beats index_add_ for a few spikes

@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 from hdsnn.config import NetworkConfig
 from hdsnn.validation import check_raster, check_real, check_weights
 
-__all__ = ["lif_step", "simulate", "simulate_dense", "Simulation", "RunawayGuard"]
+__all__ = ["lif_step", "protocol_step", "simulate", "simulate_dense", "Simulation", "RunawayGuard", "Schedule"]
 
 #: Weights with fewer non-zero entries than this fraction are delivered entry by entry
 #: (measured break-even near 11 % at N=1024, D=41: an entry costs ~9 column elements).
@@ -170,9 +170,7 @@ def _simulate(W, inputs, clamp, net, max_rate, device, sparse, progress) -> Simu
     D = W.shape[2]
     dtype = W.dtype
     deliver = _Delivery(W.to(device), B, sparse)
-    # Host-side schedule: which steps carry input, and which are clamped for every / some trial.
-    has_input = inputs.any(dim=(0, 1)).tolist()
-    clamp_all, clamp_any = clamp.all(dim=0).tolist(), clamp.any(dim=0).tolist()
+    schedule = Schedule(inputs, clamp)
     inputs_d, clamp_d = inputs.to(device), clamp.to(device)
     u = torch.zeros(B, N, dtype=dtype, device=device)
     s = torch.zeros(B, N, dtype=torch.bool, device=device)
@@ -180,25 +178,9 @@ def _simulate(W, inputs, clamp, net, max_rate, device, sparse, progress) -> Simu
     spikes = []                                     # (t, b_idx, i_idx) of every step with spikes
     for t in tqdm(range(L), desc="recall", unit="step", leave=False, disable=_quiet(progress)):
         current = deliver.take()
-        if clamp_all[t]:
-            u = torch.zeros_like(u)
-            s = inputs_d[:, :, t] if guard.all_alive else inputs_d[:, :, t] & guard.alive[:, None]
-        else:
-            u, s = lif_step(u, s, current, net.beta, net.theta, net.reset)
-            if has_input[t] or clamp_any[t]:
-                x = inputs_d[:, :, t]
-                if clamp_any[t]:
-                    c = clamp_d[:, t, None]
-                    s, u = torch.where(c, x, s | x), torch.where(c, torch.zeros_like(u), u)
-                else:
-                    s = s | x
-            if not guard.all_alive:
-                s = s & guard.alive[:, None]
-        b_idx, i_idx = torch.nonzero(s, as_tuple=True)
+        u, s, b_idx, i_idx = protocol_step(t, u, s, current, inputs_d[:, :, t], clamp_d[:, t], schedule, guard,
+                                        net.beta, net.theta, net.reset)
         k = b_idx.numel()
-        if guard.on and guard.update(t, b_idx, 0 if clamp_all[t] else k, clamp_d[:, t] if clamp_any[t] else None):
-            keep = guard.alive[b_idx]                   # stopped at this step: silent, nothing delivered
-            b_idx, i_idx, k = b_idx[keep], i_idx[keep], int(keep.sum())
         if k:
             spikes.append((t, b_idx, i_idx))
             deliver.send(b_idx, i_idx)
@@ -208,6 +190,44 @@ def _simulate(W, inputs, clamp, net, max_rate, device, sparse, progress) -> Simu
         raster[torch.cat([b for _, b, _ in spikes]).cpu(), torch.cat([i for _, _, i in spikes]).cpu(), steps] = True
     stopped_at = guard.stopped_at.cpu()
     return Simulation(raster, stopped_at >= 0, stopped_at)
+
+
+class Schedule:
+    """Host-side plan of a batch of trials: which steps carry input, and which are clamped for all or some."""
+
+    def __init__(self, inputs: torch.Tensor, clamp: torch.Tensor):
+        self.has_input = inputs.any(dim=(0, 1)).tolist()
+        self.clamp_all, self.clamp_any = clamp.all(dim=0).tolist(), clamp.any(dim=0).tolist()
+
+
+def protocol_step(t: int, u, s, current, x, c, schedule: Schedule, guard: "RunawayGuard",
+                  beta: float, theta: float, reset: str):
+    """One step of the recall protocol, shared by :func:`simulate` and the BPTT forward pass.
+
+    Clamped trials take the input spikes with the membrane held at 0; free trials
+    integrate ``current`` and OR the input in; stopped trials stay silent. Returns
+    ``(u, s, b_idx, i_idx)``: potentials, spikes and the spikes to deliver (none from
+    a trial the guard stops at this step).
+    """
+    if schedule.clamp_all[t]:
+        u = torch.zeros_like(u)
+        s = x if guard.all_alive else x & guard.alive[:, None]
+    else:
+        u, s = lif_step(u, s, current, beta, theta, reset)
+        if schedule.clamp_any[t]:
+            cc = c[:, None]
+            s, u = torch.where(cc, x, s | x), torch.where(cc, torch.zeros_like(u), u)
+        elif schedule.has_input[t]:
+            s = s | x
+        if not guard.all_alive:
+            s = s & guard.alive[:, None]
+    b_idx, i_idx = torch.nonzero(s, as_tuple=True)
+    free = 0 if schedule.clamp_all[t] else b_idx.numel()
+    if guard.on and guard.update(t, b_idx, free, c if schedule.clamp_any[t] else None):
+        keep = guard.alive[b_idx]                       # stopped at this step: silent, nothing delivered
+        b_idx, i_idx = b_idx[keep], i_idx[keep]
+        s = s & guard.alive[:, None]
+    return u, s, b_idx, i_idx
 
 
 class RunawayGuard:
