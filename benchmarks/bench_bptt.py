@@ -2,12 +2,16 @@
 
 One training epoch = forward over all patterns (clamped trigger window, free
 run), loss ``1 - F1`` on the free-run spikes, backward, one AdamW step. The
+lean formulation is what :func:`hdsnn.learning.train` runs: the weights held
+in the layout ``[pre, delay-1, post]``, :func:`delay_lif_counts` (spike counts
+out, no float spike raster) and :func:`f1_loss_from_counts`. The
 naive formulation (``delay_lif_dense``) multiplies the dense ``(B, N*D)``
 context by the weights every step, as the paper's code does, and autograd
 keeps that context for every step.
 
 Each formulation runs in its own subprocess, so that its peak resident memory
-(``ru_maxrss``) is its own. Memory is reported three ways: the whole process's
+(``ru_maxrss``) is its own; the subprocesses run with glibc's mmap threshold
+fixed at 128 KiB, so that resident memory follows the live tensors. Memory is reported three ways: the whole process's
 peak; the growth of the peak during the epochs over the resident memory just
 before them (torch, data and weights loaded) -- the memory the epoch itself
 needs, optimizer state, weight gradient and loss included, which both
@@ -45,40 +49,56 @@ def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024      # Linux: KiB
 
 
+def _worker_env() -> dict:
+    """glibc with a fixed mmap threshold: every large tensor is its own mapping, returned to the
+    system when freed, so that the resident memory follows the live tensors (with glibc's default
+    dynamic threshold, freed heap memory stays resident and the peak depends on the history)."""
+    return {**os.environ, "MALLOC_MMAP_THRESHOLD_": "131072"}
+
+
 def worker(method: str, data: str, epochs: int, threads: int) -> dict:
     import numpy as np
     import torch
 
     from hdsnn.config import NetworkConfig
-    from hdsnn.learning import delay_lif, delay_lif_dense, f1_loss
+    from hdsnn.learning import delay_lif_counts, delay_lif_dense, f1_loss, f1_loss_from_counts
 
     torch.set_num_threads(threads)
     with np.load(data, allow_pickle=False) as f:
         inputs, clamp = torch.from_numpy(f["inputs"]), torch.from_numpy(f["clamp"])
         targets, W0 = torch.from_numpy(f["targets"]), torch.from_numpy(f["W"])
+        aligned, scored = torch.from_numpy(f["aligned"]), torch.from_numpy(f["scored"])
     N, D = W0.shape[0], W0.shape[2]
     net = NetworkConfig(N=N, D=D)
-    fn = delay_lif if method == "lean" else delay_lif_dense
-    W = W0.clone().requires_grad_(True)
-    opt = torch.optim.AdamW([W], lr=1e-3)
+    if method == "lean":            # as hdsnn.learning.train holds it: [pre, delay-1, post], W a view
+        param = W0.permute(1, 2, 0).contiguous().requires_grad_(True)
+        W = param.permute(2, 0, 1)
+    else:
+        param = W = W0.clone().requires_grad_(True)
+    opt = torch.optim.AdamW([param], lr=1e-3, fused=True)      # as in hdsnn.learning.train
+    n_target = int(targets[:, :, D:].sum())
     base_rss, base_peak = _rss_mib(), _peak_mib()
     times, losses = [], []
     saved: dict = {}                     # storages autograd keeps for the backward pass, by address
 
     def pack(tensor):
         storage = tensor.untyped_storage()
-        if storage.data_ptr() != W.untyped_storage().data_ptr():     # the weights exist anyway
+        if storage.data_ptr() != param.untyped_storage().data_ptr():     # the weights exist anyway
             saved[storage.data_ptr()] = storage.nbytes()
         return tensor
 
     for epoch in range(epochs):
         t0 = time.perf_counter()
+        opt.zero_grad(set_to_none=True)              # the last gradient is not kept through the forward pass
         with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-            spikes = fn(W, inputs, clamp, net)
-            loss = f1_loss(spikes[:, :, D:], targets[:, :, D:])
+            if method == "lean":            # what hdsnn.learning.train runs
+                spikes = delay_lif_counts(W, inputs, aligned, scored, clamp, net)
+                loss = f1_loss_from_counts(spikes, n_target)
+            else:
+                spikes = delay_lif_dense(W, inputs, clamp, net)
+                loss = f1_loss(spikes[:, :, D:], targets[:, :, D:])
         if epoch == 0:
             saved_mib = sum(saved.values()) / 2**20
-        opt.zero_grad()
         loss.backward()
         opt.step()
         times.append(time.perf_counter() - t0)
@@ -115,20 +135,22 @@ def main(argv=None) -> dict:
 
     from hdsnn.io import write_json
     from hdsnn.learning import hebbian_init
+    from hdsnn.learning.bptt import _scored_targets
     from hdsnn.models import bernoulli_patterns, make_trials
 
     targets = bernoulli_patterns(args.M, args.N, args.T, args.p_A, seed=0)
     W = hebbian_init(targets, D=args.D)
     trials = make_trials(targets, args.D)
+    aligned, scored = _scored_targets(trials, targets, args.D)
     runs = {}
     with tempfile.TemporaryDirectory() as tmp:
         data = os.path.join(tmp, "data.npz")
         np.savez(data, inputs=trials.inputs.numpy(), clamp=trials.clamp.numpy(), targets=targets.numpy(),
-                 W=W.numpy())
+                 W=W.numpy(), aligned=aligned.numpy(), scored=scored.numpy())
         for method in ("lean", "naive"):
             cmd = [sys.executable, __file__, "--worker", method, "--data", data, "--epochs", str(args.epochs),
                    "--threads", str(args.threads)]
-            done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+            done = subprocess.run(cmd, capture_output=True, text=True, check=True, env=_worker_env())
             runs[method] = json.loads(done.stdout.strip().splitlines()[-1])
             r = runs[method]
             print(f"{method:>5}: epoch {min(r['epoch_s']):8.2f} s (best of {args.epochs}), peak RSS "

@@ -14,8 +14,8 @@ __all__ = [
     "context_matrix", "deconvolved_target", "dense_context",
 ]
 from .surrogate import Surrogate, spike  # noqa: E402
-from .delay_lif import delay_lif, delay_lif_dense  # noqa: E402
-from .bptt import TrainConfig, TrainResult, f1_loss, learning_rate, train  # noqa: E402
+from .delay_lif import delay_lif, delay_lif_counts, delay_lif_dense  # noqa: E402
+from .bptt import TrainConfig, TrainResult, f1_loss, f1_loss_from_counts, learning_rate, train  # noqa: E402
 
-__all__ += ["Surrogate", "spike", "delay_lif", "delay_lif_dense",
-            "TrainConfig", "TrainResult", "train", "f1_loss", "learning_rate"]
+__all__ += ["Surrogate", "spike", "delay_lif", "delay_lif_counts", "delay_lif_dense",
+            "TrainConfig", "TrainResult", "train", "f1_loss", "f1_loss_from_counts", "learning_rate"]

@@ -1,7 +1,7 @@
 """Closed-loop surrogate-gradient training of the delay tensor (backpropagation through time).
 
 Each epoch, every pattern's trigger window is clamped and the network runs
-freely on its own spikes for the rest of the pattern (:func:`delay_lif`,
+freely on its own spikes for the rest of the pattern (:func:`delay_lif_counts`,
 dropout on the synaptic currents); the loss compares the free-run spikes
 (``t >= D``) with the target:
 
@@ -13,6 +13,14 @@ its gradient reaches ``W`` through the surrogate. After every epoch the
 weights are evaluated in eval mode (hard threshold, no dropout) with
 :func:`hdsnn.models.simulate` and :func:`hdsnn.analysis.score`; training stops
 early once the pooled F1 reaches ``stop_f1``.
+
+Memory: the weights are held as one tensor in the layout ``[pre, delay-1, post]``
+of the lean network function (``W`` is a view of it), which therefore copies
+nothing weight-sized; the function returns the two counts of the loss per
+trial, so that neither a float spike raster nor its gradient is ever
+materialised; what is kept between the passes is the spikes (bits), the
+membrane potentials and the dropout mask (bits). ``benchmarks/bench_bptt.py``
+measures it against the naive formulation.
 
 Learning rate: linear warm-up over ``warmup`` epochs, then a cosine decay to
 ``lr_min`` at the last epoch.
@@ -33,11 +41,11 @@ from hdsnn.config import NetworkConfig, TrialConfig, _Record
 from hdsnn.validation import check_choice, check_int, check_raster, check_real, check_weights
 
 from .checkpoint import load_checkpoint, optimizer_state, save_checkpoint
-from .delay_lif import BACKWARD_BLOCK, delay_lif
+from .delay_lif import BACKWARD_BLOCK, delay_lif_counts
 from .hebbian import DEFAULT_GAIN, hebbian_init
 from .surrogate import SURROGATES, Surrogate
 
-__all__ = ["TrainConfig", "TrainResult", "train", "f1_loss", "learning_rate"]
+__all__ = ["TrainConfig", "TrainResult", "train", "f1_loss", "f1_loss_from_counts", "learning_rate"]
 
 OPTIMIZERS = ("adamw", "sgd")
 INITS = ("hebbian", "random")
@@ -209,6 +217,24 @@ def f1_loss(spikes: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return 1.0 - 2.0 * tp / total
 
 
+def f1_loss_from_counts(counts: torch.Tensor, n_target) -> torch.Tensor:
+    """``1 - F1`` from the per-trial counts ``[TP, S]`` of :func:`delay_lif_counts`, pooled.
+
+    ``2 TP + FP + FN = S + n_target`` where ``n_target`` is the number of target spikes
+    scored; the loss is 0 when both are zero.
+
+    Examples
+    --------
+    >>> f1_loss_from_counts(torch.tensor([[1.0, 2.0]]), 2).item()     # TP 1, FP 1, FN 1
+    0.5
+    """
+    tp, fired = counts[:, 0].sum(), counts[:, 1].sum()
+    total = fired + float(n_target)
+    if float(total.detach()) == 0.0:
+        return fired * 0.0
+    return 1.0 - 2.0 * tp / total
+
+
 def learning_rate(config: TrainConfig, epoch: int) -> float:
     """Learning rate of ``epoch`` (1-based): linear warm-up, then cosine decay to ``lr_min``.
 
@@ -242,7 +268,8 @@ def _initial_weights(targets, W0, config: TrainConfig, net: NetworkConfig):
 
 def _optimizer(W, config: TrainConfig):
     if config.optimizer == "adamw":
-        return torch.optim.AdamW([W], lr=config.lr, weight_decay=config.weight_decay)
+        # fused: one kernel, no weight-sized temporaries (the unfused step allocates two)
+        return torch.optim.AdamW([W], lr=config.lr, weight_decay=config.weight_decay, fused=True)
     return torch.optim.SGD([W], lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
 
 
@@ -319,17 +346,21 @@ def train(targets, W0=None, config: TrainConfig | None = None, net: NetworkConfi
         if tuple(mask.shape) != (N, N, D):
             raise ValueError(f"mask must have the shape of W, (N={N}, N={N}, D={D}); got {tuple(mask.shape)}")
         mask = check_raster("mask", mask.reshape(N, N * D), ndim=2).reshape(N, N, D)
-        mask = mask.to(device)
-    W = W_init.clone().to(device).requires_grad_(True)
-    frozen = W_init.to(device)
-    optimizer = _optimizer(W, config)
+        mask = mask.to(device).permute(1, 2, 0)
+    # The parameter is held in the layout [pre, delay-1, post] of delay_lif, so that neither pass
+    # copies it; W is a view of it in the package's layout [post, pre, delay-1].
+    P = W_init.permute(1, 2, 0).contiguous().to(device).requires_grad_(True)
+    W = P.permute(2, 0, 1)
+    frozen = W_init.to(device).permute(1, 2, 0)
+    optimizer = _optimizer(P, config)
     generator = torch.Generator().manual_seed(config.seed)
     surrogate = Surrogate(config.surrogate, config.alpha)
     out = Path(out) if out is not None else None
     settings = {k: v for k, v in config.to_dict().items() if k != "max_seconds"}   # a time limit may change
     identity = {"config": settings, "network": net.to_dict(),
                 "trial": (trial or TrialConfig()).to_dict(), "targets_sha256": _digest(targets),
-                "W0_sha256": _digest(W_init), "mask_sha256": None if mask is None else _digest(mask)}
+                "W0_sha256": _digest(W_init), "mask_sha256": None if mask is None else _digest(mask),
+                "layout": "parameter [pre, delay-1, post]"}
 
     history: list = []
     best_f1, best_W, epoch = -1.0, W_init.clone(), 0
@@ -341,7 +372,7 @@ def train(targets, W0=None, config: TrainConfig | None = None, net: NetworkConfi
                 raise ValueError(f"cannot resume from {str(ckpt)!r}: its {key} differs from this run's "
                                  f"({state['meta'].get(key)!r} != {value!r})")
         with torch.no_grad():
-            W.copy_(state["W"].to(device))
+            W.copy_(state["W"].to(device))            # through the view: P takes them
         optimizer.load_state_dict(optimizer_state(optimizer, state["optimizer"], device))
         generator.set_state(state["rng_state"])
         best_W, best_f1 = state["best_W"].clone(), float(state["meta"]["best_f1"])
@@ -360,6 +391,9 @@ def train(targets, W0=None, config: TrainConfig | None = None, net: NetworkConfi
     bar = tqdm(total=config.epochs, initial=epoch, desc="bptt", unit="epoch", disable=_quiet(progress))
     bar.set_postfix(f1=f"{history[-1]['f1']:.4f}")
     inputs, clamp = trials.inputs.to(device), trials.clamp.to(device)
+    aligned, scored = _scored_targets(trials, targets, D)                # the free run of each pattern
+    aligned, scored = aligned.to(device), scored.to(device)
+    n_target = targets[:, :, D:].sum(dim=(1, 2))
     while not done and epoch < config.epochs:
         epoch += 1
         t0 = time.perf_counter()
@@ -374,28 +408,28 @@ def train(targets, W0=None, config: TrainConfig | None = None, net: NetworkConfi
             keep = None
             if config.dropout > 0:
                 keep = (torch.rand(B, N, L, generator=generator) >= config.dropout).to(device)
-            spikes = delay_lif(W, inputs[rows.to(device)], clamp[rows.to(device)], net, surrogate, keep=keep,
-                               dropout=config.dropout, block=config.block, max_rate=config.train_max_rate)
-            onset = [trials.onsets[int(r)][1] for r in rows]
-            free = torch.stack([spikes[b, :, s + D: s + T] for b, s in enumerate(onset)])
-            loss = f1_loss(free, targets[rows, :, D:].to(device))
-            optimizer.zero_grad(set_to_none=False)
+            optimizer.zero_grad(set_to_none=True)        # no gradient kept through the forward pass
+            dev_rows = rows.to(device)
+            counts = delay_lif_counts(P.permute(2, 0, 1), inputs[dev_rows], aligned[dev_rows], scored[dev_rows],
+                                      clamp[dev_rows], net, surrogate, keep=keep, dropout=config.dropout,
+                                      block=config.block, max_rate=config.train_max_rate)
+            loss = f1_loss_from_counts(counts, n_target[rows].sum())
             loss.backward()
             if mask is not None:
-                W.grad.mul_(mask)
+                    P.grad.mul_(mask)
             if config.clip is not None:
-                torch.nn.utils.clip_grad_norm_([W], config.clip)
+                torch.nn.utils.clip_grad_norm_([P], config.clip)
             optimizer.step()
             if mask is not None:
                 with torch.no_grad():
-                    W.copy_(torch.where(mask, W, frozen))
+                    P.copy_(torch.where(mask, P, frozen))
             losses.append(float(loss.detach()))
         scores, runaway, correct = _evaluate(W, trials, targets, net, config)
         history.append(_record(epoch, float(np.mean(losses)), lr, scores, runaway, correct,
                                time.perf_counter() - t0))
         f1 = history[-1]["f1"]
         if f1 > best_f1:
-            best_f1, best_W = f1, W.detach().cpu().clone()
+            best_f1, best_W = f1, W.detach().cpu().contiguous()
         done = config.stop_f1 is not None and f1 >= config.stop_f1
         bar.update(1)
         bar.set_postfix(loss=f"{history[-1]['loss']:.4f}", f1=f"{f1:.4f}")
@@ -413,8 +447,21 @@ def train(targets, W0=None, config: TrainConfig | None = None, net: NetworkConfi
         write_json(out / "history.json", {**identity, "history": history, "best_f1": best_f1,
                                           "epochs": epoch})
         save_figure(plot_training(history, D=D), out / "training")
-    return TrainResult(W.detach().cpu().clone(), best_W.detach().cpu().clone(), best_f1, epoch, history,
+    return TrainResult(W.detach().cpu().contiguous(), best_W.detach().cpu().clone(), best_f1, epoch, history,
                        time.perf_counter() - start_time)
+
+
+def _scored_targets(trials, targets, D):
+    """Targets at their place in the trials, and the scored steps: the free run ``onset+D .. onset+T-1``."""
+    M, N, T = targets.shape
+    L = trials.inputs.shape[2]
+    aligned = torch.zeros(M, N, L, dtype=torch.bool)
+    scored = torch.zeros(M, L, dtype=torch.bool)
+    for m in range(M):
+        start = trials.onsets[m][1]
+        aligned[m, :, start + D: start + T] = targets[m, :, D:]
+        scored[m, start + D: start + T] = True
+    return aligned, scored
 
 
 def _record(epoch, loss, lr, scores, runaway, correct, seconds) -> dict:

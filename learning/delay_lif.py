@@ -26,14 +26,19 @@ is treated as a constant, as is common in surrogate-gradient training (Zenke
 The dense reference :func:`delay_lif_dense` makes the same choice, so the two
 gradients agree to rounding.
 
-Memory: between the two passes only the spikes (bool) and membrane potentials,
-``B x L x N`` each, are kept. Each pass makes one copy of the weights in the
-layout ``[pre, delay-1, post]``: the forward pass delivers each spike's
-outgoing weights from it; read as a matrix ``(pre) x (delay, post)`` it is the
-transposed delay tensor of the backward pass. The backward pass adds the
-adjoint ``a`` (``B x (L+D) x N``) and the weight gradient. Nothing of size
-``N * D`` per time step is ever held: the weight gradient is accumulated,
-step by step, from the presynaptic spikes of that step.
+Memory: between the two passes only the spikes (bool), the membrane
+potentials and the dropout mask (bool), ``B x L x N`` each, are kept. The
+weights are used in the layout ``P = [pre, delay-1, post]``: the forward pass
+adds the ``(D, N)`` block ``P[i]`` of each spike to the input of the next D
+steps, and read as a matrix ``(pre) x (delay, post)`` the same tensor is the
+transposed delay tensor of the backward pass. When ``W`` is a view of a
+contiguous ``P`` (``W = P.permute(2, 0, 1)``, as :func:`hdsnn.learning.train`
+holds it) neither pass copies it, and the gradient is accumulated directly in
+that layout. The input in flight (forward) and the adjoint ``a`` (backward)
+live in sliding windows of ``2D`` and ``2(K+D)`` steps (``K`` the backward
+block), not over the whole trial. Nothing of size ``N * D`` per time step is
+ever held: the weight gradient is accumulated, step by step, from the
+presynaptic spikes of that step.
 """
 from __future__ import annotations
 
@@ -45,7 +50,7 @@ from hdsnn.validation import check_int, check_raster, check_real, check_weights
 
 from .surrogate import Surrogate, spike
 
-__all__ = ["delay_lif", "delay_lif_dense", "BACKWARD_BLOCK"]
+__all__ = ["delay_lif", "delay_lif_counts", "delay_lif_dense", "BACKWARD_BLOCK"]
 
 #: Spikes per step up to which the forward pass delivers them one by one.
 _FEW_SPIKES = 48
@@ -74,11 +79,11 @@ def _check(W, inputs, clamp, net, keep, dropout):
                          f"got {tuple(getattr(keep, 'shape', ()))}")
     net = net if net is not None else NetworkConfig(N=N, D=W.shape[2])
     dev = W.device
-    factor = None if keep is None else keep.to(dev, torch.bool).permute(0, 2, 1).to(W.dtype) / (1.0 - dropout)
-    return W, inputs.to(dev), clamp.to(dev, torch.bool), net, factor
+    keep = None if keep is None else keep.to(dev, torch.bool).permute(0, 2, 1)      # (B, L, N) view
+    return W, inputs.to(dev), clamp.to(dev, torch.bool), net, keep, 1.0 / (1.0 - dropout)
 
 
-def _weight_grad(grad_W, adjoint, s_all, lo, hi, D, free_any):
+def _weight_grad(grad_P, window, s_all, lo, hi, D, free_any):
     """Add ``a(t+1 .. t+D)`` to the gradient of the weights of each spike at ``t`` in ``[lo, hi]``."""
     if not any(free_any[lo + 1: hi + 1 + D]):
         return
@@ -87,96 +92,185 @@ def _weight_grad(grad_W, adjoint, s_all, lo, hi, D, free_any):
         k = b_idx.numel()
         if 0 < k <= _FEW_SPIKES:
             for b, i in zip(b_idx.tolist(), i_idx.tolist()):
-                grad_W[i] += adjoint[b, t + 1: t + 1 + D]
+                grad_P[i] += window.rows(b, t + 1, D)
         elif k:
-            grad_W.index_add_(0, i_idx, adjoint[b_idx, t + 1: t + 1 + D])
+            grad_P.index_add_(0, i_idx, window.rows(b_idx, t + 1, D))
+
+
+class _Window:
+    """A ``(B, 2W, N)`` buffer standing for steps ``base .. base+2W-1`` of a longer ``(B, L+D, N)`` array.
+
+    Forward (``forward=True``) it slides towards later steps, backward towards
+    earlier ones, by ``W`` steps at a time, so that the ``W`` steps ahead of (or
+    behind) the current one are always inside it and slices never wrap. Steps
+    that were never written read as zero. This replaces the full-length input
+    buffer of the forward pass and adjoint of the backward pass by ``2W`` steps.
+    """
+
+    def __init__(self, B, N, width, dtype, device, forward: bool, first: int):
+        self.width = width
+        self.buf = torch.zeros(B, 2 * width, N, dtype=dtype, device=device)
+        self.forward = forward
+        self.base = first if forward else first - 2 * width + 1
+
+    def need(self, lo: int, hi: int) -> None:
+        """Make steps ``lo .. hi`` (``hi - lo < 2W``, reached monotonically) addressable."""
+        w = self.width
+        if self.forward:
+            while hi >= self.base + 2 * w:
+                self.buf[:, :w] = self.buf[:, w:]
+                self.buf[:, w:] = 0
+                self.base += w
+        else:
+            while lo < self.base:
+                self.buf[:, w:] = self.buf[:, :w]
+                self.buf[:, :w] = 0
+                self.base -= w
+
+    def step(self, t: int) -> torch.Tensor:
+        return self.buf[:, t - self.base]
+
+    def rows(self, b, t: int, n: int) -> torch.Tensor:
+        """Steps ``t .. t+n-1`` of trial(s) ``b``: ``(n, N)`` or ``(k, n, N)``."""
+        return self.buf[b, t - self.base: t - self.base + n]
+
+    def blocks(self, lo: int, count: int, n: int) -> torch.Tensor:
+        """For each step ``t = lo .. lo+count-1``, steps ``t .. t+n-1`` flattened: ``(B, count, n*N)``."""
+        B, S, N = self.buf.shape
+        return self.buf.as_strided((B, count, n * N), (S * N, N, 1), self.buf.storage_offset() + (lo - self.base) * N)
+
+
+def _forward(P, inputs, clamp, keep, scale, beta, theta, reset, max_rate):
+    """The event-driven trial: potentials ``u_all`` and spikes ``s_all`` ``(B, L, N)``, and the steps
+    that carry no gradient (clamped, or silenced by the runaway guard)."""
+    N, D, _ = P.shape
+    B, _, L = inputs.shape
+    x = inputs.permute(0, 2, 1)                                 # (B, L, N) view
+    future = _Window(B, N, D, P.dtype, P.device, forward=True, first=0)   # input of the next D steps
+    u_all = torch.empty(B, L, N, dtype=P.dtype, device=P.device)
+    s_all = torch.zeros(B, L, N, dtype=torch.bool, device=P.device)
+    schedule = Schedule(inputs, clamp)
+    u = torch.zeros(B, N, dtype=P.dtype, device=P.device)
+    s = torch.zeros(B, N, dtype=torch.bool, device=P.device)
+    guard = RunawayGuard(B, N, D, max_rate, P.device)
+    for t in range(L):
+        future.need(t, t + D)
+        current = future.step(t) if keep is None else future.step(t) * keep[:, t] * scale
+        u, s, b_idx, i_idx = protocol_step(t, u, s, current, x[:, t], clamp[:, t], schedule, guard,
+                                             beta, theta, reset)
+        k = b_idx.numel()
+        u_all[:, t] = u
+        s_all[:, t] = s
+        if 0 < k <= _FEW_SPIKES:                # a Python loop beats index_add_ for a few spikes
+            for b, i in zip(b_idx.tolist(), i_idx.tolist()):
+                future.rows(b, t + 1, D).add_(P[i])
+        elif k:
+            future.rows(slice(None), t + 1, D).index_add_(0, b_idx, P[i_idx])
+    if guard.on and not guard.all_alive:        # silenced steps do not depend on W: no gradient there
+        after = torch.arange(L, device=P.device)[None, :] >= guard.stopped_at[:, None]
+        clamp = clamp | (after & (guard.stopped_at[:, None] >= 0))
+    return u_all, s_all, clamp
+
+
+def _backward(P, u_all, s_all, inputs, clamp, keep, scale, beta, theta, reset, surrogate, K, grad_s_at):
+    """The adjoint recursion in reverse time; ``grad_s_at(t)`` is ``dL/ds(t)`` ``(B, N)``. Returns the
+    gradient of ``P``."""
+    x = inputs.permute(0, 2, 1)                                 # (B, L, N) view
+    N, D, _ = P.shape
+    B, L, _ = u_all.shape
+    P_in = P.reshape(N, D * N).T                                # [(delay-1, post), pre]: transposed delays, a view
+    dtype, device = P.dtype, P.device
+    adjoint = _Window(B, N, K + D, dtype, device, forward=False, first=L + D - 1)   # a(t), zero beyond L
+    grad_P = torch.zeros(N, D, N, dtype=dtype, device=device)          # [pre, delay-1, post]
+    free = (~clamp).to(dtype)                                            # (B, L)
+    free_any = (~clamp).any(dim=0).tolist()
+    g_next = torch.zeros(B, N, dtype=dtype, device=device)              # g_u(t+1)
+    for hi in range(L - 1, -1, -K):                            # blocks [lo, hi], latest first
+        lo = max(0, hi - K + 1)
+        adjoint.need(lo, hi + D)
+        if not any(free_any[lo: hi + 1]):
+            g_next = torch.zeros_like(g_next)
+            _weight_grad(grad_P, adjoint, s_all, lo, hi, D, free_any)
+            continue
+        # Input from the adjoint of later blocks, for every step of this block in one product:
+        # rows of this block are still zero, so the windows a(t+1 .. t+D) see only later blocks.
+        later = None
+        if any(free_any[lo + 1: hi + 1 + D]):
+            later = adjoint.blocks(lo + 1, hi - lo + 1, D) @ P_in              # (B, K, N)
+        for t in range(hi, lo - 1, -1):
+            if not free_any[t]:
+                g_next = torch.zeros_like(g_next)
+                _weight_grad(grad_P, adjoint, s_all, t, t, D, free_any)
+                continue
+            g_s = grad_s_at(t) if later is None else grad_s_at(t) + later[:, t - lo]
+            inner = min(hi - t, D)                              # later steps inside this block, within reach
+            if inner:
+                g_s = g_s + adjoint.rows(slice(None), t + 1, inner).reshape(B, inner * N) @ P_in[: inner * N]
+            h = surrogate.derivative(u_all[:, t] - theta)
+            g_u = g_s * h * (~x[:, t])
+            if reset == "zero":
+                g_u = g_u + beta * g_next * (~s_all[:, t])
+            else:
+                g_u = g_u + beta * g_next
+            g_u = g_u * free[:, t, None]
+            g_next = g_u
+            adjoint.step(t).copy_(g_u if keep is None else g_u * keep[:, t] * scale)
+            _weight_grad(grad_P, adjoint, s_all, t, t, D, free_any)
+    return grad_P
 
 
 class _DelayLIF(torch.autograd.Function):
-    """Forward: event-driven trial, saving spikes and potentials. Backward: the adjoint recursion."""
+    """Forward: event-driven trial, saving spikes and potentials. Backward: the adjoint recursion.
+
+    Works on the weights in the layout ``P = [pre, delay-1, post]`` (contiguous):
+    the forward pass delivers the ``(D, N)`` block ``P[i]`` of each spike, and
+    read as a matrix ``(pre) x (delay, post)`` it is the transposed delay tensor
+    of the backward pass; its gradient is accumulated in the same layout.
+    """
 
     @staticmethod
-    def forward(ctx, W, inputs, clamp, factor, beta, theta, reset, surrogate, block, max_rate):
-        N, _, D = W.shape
-        B, _, L = inputs.shape
-        x = inputs.permute(0, 2, 1)                                 # (B, L, N) view
-        W_out = W.detach().permute(1, 2, 0).contiguous()            # [pre, delay-1, post]
-        future = torch.zeros(B, L + D, N, dtype=W.dtype, device=W.device)   # future[:, t] = input at t
-        u_all = torch.empty(B, L, N, dtype=W.dtype, device=W.device)
-        s_all = torch.zeros(B, L, N, dtype=torch.bool, device=W.device)
-        schedule = Schedule(inputs, clamp)
-        u = torch.zeros(B, N, dtype=W.dtype, device=W.device)
-        s = torch.zeros(B, N, dtype=torch.bool, device=W.device)
-        guard = RunawayGuard(B, N, D, max_rate, W.device)
-        for t in range(L):
-            current = future[:, t] if factor is None else future[:, t] * factor[:, t]
-            u, s, b_idx, i_idx = protocol_step(t, u, s, current, x[:, t], clamp[:, t], schedule, guard,
-                                                 beta, theta, reset)
-            k = b_idx.numel()
-            u_all[:, t] = u
-            s_all[:, t] = s
-            if 0 < k <= _FEW_SPIKES:                # a Python loop beats index_add_ for a few spikes
-                for b, i in zip(b_idx.tolist(), i_idx.tolist()):
-                    future[b, t + 1: t + 1 + D] += W_out[i]
-            elif k:
-                future[:, t + 1: t + 1 + D].index_add_(0, b_idx, W_out[i_idx])
-        if guard.on and not guard.all_alive:        # silenced steps do not depend on W: no gradient there
-            after = torch.arange(L, device=W.device)[None, :] >= guard.stopped_at[:, None]
-            clamp = clamp | (after & (guard.stopped_at[:, None] >= 0))
-        ctx.save_for_backward(W, u_all, s_all, inputs, clamp, factor)     # nothing weight-sized but W itself
-        ctx.params = (beta, theta, reset, surrogate)
-        ctx.block = block
-        return s_all.permute(0, 2, 1).to(W.dtype)
+    def forward(ctx, P, inputs, clamp, keep, scale, beta, theta, reset, surrogate, block, max_rate):
+        P = P.detach()
+        u_all, s_all, clamp = _forward(P, inputs, clamp, keep, scale, beta, theta, reset, max_rate)
+        ctx.save_for_backward(P, u_all, s_all, inputs, clamp, keep)      # nothing weight-sized but P itself
+        ctx.params = (scale, beta, theta, reset, surrogate, block)
+        return s_all.permute(0, 2, 1).to(P.dtype)
 
     @staticmethod
     def backward(ctx, grad_spikes):
-        W, u_all, s_all, inputs, clamp, factor = ctx.saved_tensors
-        W_out = W.detach().permute(1, 2, 0).contiguous()            # [pre, delay-1, post], rebuilt here
-        x = inputs.permute(0, 2, 1)                                 # (B, L, N) view
-        beta, theta, reset, surrogate = ctx.params
-        N, D, _ = W_out.shape
-        B, L, _ = u_all.shape
         grad_s = grad_spikes.permute(0, 2, 1)                      # (B, L, N) view
-        W_in = W_out.reshape(N, D * N).T                            # [(delay-1, post), pre]: transposed delays, a view
-        dtype, device = W_out.dtype, W_out.device
-        adjoint = torch.zeros(B, L + D, N, dtype=dtype, device=device)     # a(t), zero beyond L
-        grad_W = torch.zeros(N, D, N, dtype=dtype, device=device)          # [pre, delay-1, post]
-        free = (~clamp).to(dtype)                                            # (B, L)
-        free_any = (~clamp).any(dim=0).tolist()
-        g_next = torch.zeros(B, N, dtype=dtype, device=device)              # g_u(t+1)
-        K = ctx.block
-        for hi in range(L - 1, -1, -K):                            # blocks [lo, hi], latest first
-            lo = max(0, hi - K + 1)
-            if not any(free_any[lo: hi + 1]):
-                g_next = torch.zeros_like(g_next)
-                _weight_grad(grad_W, adjoint, s_all, lo, hi, D, free_any)
-                continue
-            # Input from the adjoint of later blocks, for every step of this block in one product:
-            # rows of this block are still zero, so the windows a(t+1 .. t+D) see only later blocks.
-            later = None
-            if any(free_any[lo + 1: hi + 1 + D]):
-                windows = adjoint.as_strided((B, hi - lo + 1, D * N), ((L + D) * N, N, 1), (lo + 1) * N)
-                later = windows @ W_in                              # (B, K, N)
-            for t in range(hi, lo - 1, -1):
-                if not free_any[t]:
-                    g_next = torch.zeros_like(g_next)
-                    _weight_grad(grad_W, adjoint, s_all, t, t, D, free_any)
-                    continue
-                g_s = grad_s[:, t] if later is None else grad_s[:, t] + later[:, t - lo]
-                inner = min(hi - t, D)                              # later steps inside this block, within reach
-                if inner:
-                    g_s = g_s + adjoint[:, t + 1: t + 1 + inner].reshape(B, inner * N) @ W_in[: inner * N]
-                h = surrogate.derivative(u_all[:, t] - theta)
-                g_u = g_s * h * (~x[:, t])
-                if reset == "zero":
-                    g_u = g_u + beta * g_next * (~s_all[:, t])
-                else:
-                    g_u = g_u + beta * g_next
-                g_u = g_u * free[:, t, None]
-                g_next = g_u
-                adjoint[:, t] = g_u if factor is None else g_u * factor[:, t]
-                _weight_grad(grad_W, adjoint, s_all, t, t, D, free_any)
-        return grad_W.permute(2, 0, 1), None, None, None, None, None, None, None, None, None
+        grad_P = _backward(*ctx.saved_tensors, *ctx.params, lambda t: grad_s[:, t])
+        return grad_P, None, None, None, None, None, None, None, None, None, None
+
+
+class _DelayLIFCounts(torch.autograd.Function):
+    """The same trial, returning only the counts a spike-count loss needs: per trial, the spikes on
+    target (``TP``) and all spikes inside the scored steps. ``dL/ds(t)`` is rebuilt step by step in
+    the backward pass from the two count gradients, so no ``B x N x L`` float tensor exists at all."""
+
+    @staticmethod
+    def forward(ctx, P, inputs, clamp, keep, scale, target, scored, beta, theta, reset, surrogate, block,
+                max_rate):
+        P = P.detach()
+        u_all, s_all, clamp = _forward(P, inputs, clamp, keep, scale, beta, theta, reset, max_rate)
+        ctx.save_for_backward(P, u_all, s_all, inputs, clamp, keep, target, scored)
+        ctx.params = (scale, beta, theta, reset, surrogate, block)
+        B = s_all.shape[0]
+        tp = torch.stack([(s_all[b] & target[b]).sum() for b in range(B)])
+        fired = torch.stack([s_all[b][scored[b]].sum() for b in range(B)])
+        return torch.stack([tp, fired], dim=1).to(P.dtype)
+
+    @staticmethod
+    def backward(ctx, grad_counts):
+        P, u_all, s_all, inputs, clamp, keep, target, scored = ctx.saved_tensors
+        g_tp, g_fired = grad_counts[:, 0, None], grad_counts[:, 1, None]
+        area = scored.to(P.dtype)
+
+        def grad_s_at(t):
+            return g_tp * target[:, t] + g_fired * area[:, t, None]
+
+        grad_P = _backward(P, u_all, s_all, inputs, clamp, keep, *ctx.params, grad_s_at)
+        return (grad_P,) + (None,) * 12
 
 
 def delay_lif(W, inputs, clamp=None, net: NetworkConfig | None = None, surrogate: Surrogate | None = None, *,
@@ -233,12 +327,72 @@ def delay_lif(W, inputs, clamp=None, net: NetworkConfig | None = None, surrogate
     >>> s.sum().backward(); W.grad.shape
     torch.Size([3, 3, 3])
     """
-    W, inputs, clamp, net, factor = _check(W, inputs, clamp, net, keep, dropout)
+    W, inputs, clamp, net, keep, scale = _check(W, inputs, clamp, net, keep, dropout)
     surrogate = surrogate if surrogate is not None else Surrogate()
     block = check_int("block", block, minimum=1)
     if max_rate is not None:
         max_rate = check_real("max_rate", max_rate, 0.0, 1.0, open_min=True)
-    return _DelayLIF.apply(W, inputs, clamp, factor, net.beta, net.theta, net.reset, surrogate, block, max_rate)
+    P = W.permute(1, 2, 0)                  # [pre, delay-1, post]: a view when W is itself a view of such a tensor
+    if not P.is_contiguous():
+        P = P.contiguous()
+    return _DelayLIF.apply(P, inputs, clamp, keep, scale, net.beta, net.theta, net.reset, surrogate, block,
+                           max_rate)
+
+
+def delay_lif_counts(W, inputs, target, scored, clamp=None, net: NetworkConfig | None = None,
+                     surrogate: Surrogate | None = None, *, keep=None, dropout: float = 0.0,
+                     block: int = BACKWARD_BLOCK, max_rate: float | None = None) -> torch.Tensor:
+    """Spike counts of a batch of trials against targets, differentiable with respect to ``W``.
+
+    The trials of :func:`delay_lif`, reduced to what an F1-type loss needs:
+    per trial, ``TP = sum(s * target)`` and ``S = sum(s)`` over the scored
+    steps. Same gradients as :func:`delay_lif` followed by those sums, but the
+    backward pass builds ``dL/ds(t)`` step by step from the two count
+    gradients: neither the float spikes nor their gradient (``B x N x L``
+    each) are ever materialised, which is what :func:`hdsnn.learning.train` uses.
+
+    Parameters
+    ----------
+    W, inputs, clamp, net, surrogate, keep, dropout, block, max_rate
+        As in :func:`delay_lif`.
+    target : bool tensor ``(B, N, L)``
+        Target spikes at their place in the trial (False outside the scored steps).
+    scored : bool tensor ``(B, L)``
+        Steps whose spikes count (``S``).
+
+    Returns
+    -------
+    float tensor ``(B, 2)``
+        ``[TP, S]`` per trial.
+
+    Examples
+    --------
+    >>> W = torch.zeros(3, 3, 3); W[1, 0, 1] = 1.0; W[2, 1, 2] = 1.0
+    >>> _ = W.requires_grad_(True)
+    >>> x = torch.zeros(1, 3, 10, dtype=torch.bool); x[0, 0, 0] = True
+    >>> y = torch.zeros(1, 3, 10, dtype=torch.bool); y[0, 1, 2] = True; y[0, 2, 6] = True
+    >>> scored = torch.ones(1, 10, dtype=torch.bool)
+    >>> delay_lif_counts(W, x, y, scored, net=NetworkConfig(N=3, D=3)).tolist()   # spikes at 0, 2, 5
+    [[1.0, 3.0]]
+    """
+    W, inputs, clamp, net, keep, scale = _check(W, inputs, clamp, net, keep, dropout)
+    B, N, L = inputs.shape
+    target = check_raster("target", target)
+    if tuple(target.shape) != (B, N, L):
+        raise ValueError(f"target must have the shape of inputs, (B={B}, N={N}, L={L}); got {tuple(target.shape)}")
+    if not isinstance(scored, torch.Tensor) or scored.dtype != torch.bool or tuple(scored.shape) != (B, L):
+        raise ValueError(f"scored must be a bool tensor of shape (B={B}, L={L}); "
+                         f"got {tuple(getattr(scored, 'shape', ()))}")
+    surrogate = surrogate if surrogate is not None else Surrogate()
+    block = check_int("block", block, minimum=1)
+    if max_rate is not None:
+        max_rate = check_real("max_rate", max_rate, 0.0, 1.0, open_min=True)
+    P = W.permute(1, 2, 0)
+    if not P.is_contiguous():
+        P = P.contiguous()
+    dev = P.device
+    return _DelayLIFCounts.apply(P, inputs, clamp, keep, scale, target.to(dev).permute(0, 2, 1), scored.to(dev),
+                                 net.beta, net.theta, net.reset, surrogate, block, max_rate)
 
 
 def delay_lif_dense(W, inputs, clamp=None, net: NetworkConfig | None = None,
@@ -257,7 +411,8 @@ def delay_lif_dense(W, inputs, clamp=None, net: NetworkConfig | None = None,
     >>> torch.nonzero(delay_lif_dense(W, x, net=NetworkConfig(N=3, D=3))[0]).tolist()
     [[0, 0], [1, 2], [2, 5]]
     """
-    W, inputs, clamp, net, factor = _check(W, inputs, clamp, net, keep, dropout)
+    W, inputs, clamp, net, keep, scale = _check(W, inputs, clamp, net, keep, dropout)
+    factor = None if keep is None else keep.to(W.dtype) * scale
     surrogate = surrogate if surrogate is not None else Surrogate()
     B, N, L = inputs.shape
     D = W.shape[2]

@@ -15,3 +15,12 @@ def test_recall_benchmark_compares_identical_rasters(tmp_path):
 def test_init_benchmark_compares_equal_weights(tmp_path):
     res = bench_init.main(["--quick", "--repeat", "1", "--out", str(tmp_path / "init.json")])
     assert res["agree"] and res["max_abs_difference"] == 0.0 and res["nonzero_weights"] > 1000
+
+
+def test_bptt_benchmark_runs_the_same_training_step_both_ways(tmp_path):
+    from benchmarks import bench_bptt
+
+    res = bench_bptt.main(["--quick", "--epochs", "2", "--out", str(tmp_path / "bptt.json")])
+    assert res["same_losses"] and res["same_weights_after"]
+    assert 0.0 < res["runs"]["lean"]["losses"][0] < 1.0
+    assert res["runs"]["lean"]["saved_for_backward_MiB"] < res["runs"]["naive"]["saved_for_backward_MiB"]

@@ -106,3 +106,51 @@ def test_runaway_guard_as_in_simulate(reset):
     (sd * weight).sum().backward()
     assert Wd.grad.abs().max() > 1e-3
     torch.testing.assert_close(Wg.grad, Wd.grad, rtol=1e-5, atol=1e-10 * float(Wd.grad.abs().max()))
+
+
+def test_gradient_reaches_weights_held_as_pre_delay_post():
+    """The trainer holds P = [pre, delay-1, post] and passes the view W = P.permute(2, 0, 1): no copy,
+    and P receives the same gradient, in its own layout, as a plain W of the package's layout."""
+    B, N, D, L = 2, 16, 5, 60
+    x, clamp, g = _trial(B, N, L, D, seed=5)
+    W = torch.randn(N, N, D, generator=g, dtype=torch.float64) * 0.3
+    net = NetworkConfig(N=N, D=D)
+    weight = torch.rand(B, N, L, generator=g, dtype=torch.float64) - 0.3
+    Wg = W.clone().requires_grad_(True)
+    (delay_lif(Wg, x, clamp, net) * weight).sum().backward()
+    P = W.permute(1, 2, 0).contiguous().requires_grad_(True)
+    (delay_lif(P.permute(2, 0, 1), x, clamp, net) * weight).sum().backward()
+    assert P.grad.shape == (N, D, N) and P.grad.is_contiguous()
+    assert Wg.grad.abs().max() > 1e-3
+    torch.testing.assert_close(P.grad.permute(2, 0, 1), Wg.grad, rtol=1e-12, atol=0.0)
+
+
+@pytest.mark.parametrize("reset", ["zero", "subtract"])
+@pytest.mark.parametrize("dropout", [0.0, 0.37])
+def test_count_loss_gradient_equals_autograd_of_f1(reset, dropout):
+    """delay_lif_counts + f1_loss_from_counts (what train uses) against autograd through the dense
+    network and f1_loss on the scored steps: same loss, same gradient (float64, rtol 1e-5)."""
+    from hdsnn.learning import f1_loss, f1_loss_from_counts
+    from hdsnn.learning.delay_lif import delay_lif_counts
+
+    B, N, D, L = 3, 24, 6, 70
+    x, clamp, g = _trial(B, N, L, D, seed=4)
+    W = torch.randn(N, N, D, generator=g, dtype=torch.float64) * 0.3
+    keep = torch.rand(B, N, L, generator=g) >= dropout if dropout else None
+    net = NetworkConfig(N=N, D=D, reset=reset)
+    scored = torch.zeros(B, L, dtype=torch.bool)
+    scored[:, D + 2: L - 3] = True
+    target = (torch.rand(B, N, L, generator=g) < 0.15) & scored[:, None, :]
+    Wc = W.clone().requires_grad_(True)
+    counts = delay_lif_counts(Wc, x, target, scored, clamp, net, keep=keep, dropout=dropout, block=8)
+    loss_c = f1_loss_from_counts(counts, target.sum())
+    loss_c.backward()
+    Wd = W.clone().requires_grad_(True)
+    s = delay_lif_dense(Wd, x, clamp, net, keep=keep, dropout=dropout)
+    region = scored[:, None, :].expand(B, N, L)
+    loss_d = f1_loss(s[region], target[region])
+    loss_d.backward()
+    assert 0.05 < loss_d.item() < 0.95
+    assert loss_c.item() == pytest.approx(loss_d.item(), abs=1e-12)
+    assert Wd.grad.abs().max() > 1e-4
+    torch.testing.assert_close(Wc.grad, Wd.grad, rtol=1e-5, atol=1e-10 * float(Wd.grad.abs().max()))
