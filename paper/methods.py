@@ -6,7 +6,10 @@ redraw noise, with 50 steps of pretime): pooled precision, recall, F1, wall
 time of learning, fraction of non-zero weights and weight norm.
 
 Methods: ``hebbian`` (analytic, STDP-equivalent), ``lstsq`` (exact
-minimum-norm least squares).
+minimum-norm least squares), ``bptt`` (closed-loop surrogate-gradient training
+from the Hebbian initialisation, at most ``BPTT_EPOCHS`` epochs, stopping at
+F1 = 1; its learning time includes the initialisation and the eval-mode recall
+of every epoch).
 
 Run: ``python -m paper.methods [--quick]``; full mode (N=1024, M=16) measured
 at 2.3 minutes on 2 cores (least squares: 119 s). Writes ``paper/results/methods.json``.
@@ -16,12 +19,25 @@ from __future__ import annotations
 import time
 
 from hdsnn import NetworkConfig, TrialConfig, bernoulli_patterns, recall
-from hdsnn.learning import hebbian_init, least_squares_init
+from hdsnn.learning import TrainConfig, hebbian_init, least_squares_init, train
 
 from ._common import parser, save
 
+#: BPTT from the Hebbian initialisation, with the settings that train on this benchmark
+#: (paper/bptt_train.py: triangle surrogate of half-width 0.5, no dropout, AdamW lr 2e-3).
+BPTT_EPOCHS = 10
+
+
+def _bptt(P, D):
+    config = TrainConfig(epochs=BPTT_EPOCHS, surrogate="triangle", alpha=2.0, dropout=0.0, stop_f1=1.0)
+    result = train(P, config=config, net=NetworkConfig(N=P.shape[1], D=D), progress=False)
+    print(f"bptt: F1 {result.history[0]['f1']:.4f} (Hebbian init) -> {result.best_f1:.4f} in {result.epochs} epochs")
+    return result.best_W
+
+
 LEARN = {"hebbian": lambda P, D: hebbian_init(P, D=D),
-         "lstsq": lambda P, D: least_squares_init(P, D=D, tol=1e-6, progress=False)}
+         "lstsq": lambda P, D: least_squares_init(P, D=D, tol=1e-6, progress=False),
+         "bptt": _bptt}
 
 
 def compare(size, methods=tuple(LEARN)) -> list[dict]:

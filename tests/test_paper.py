@@ -45,7 +45,9 @@ def test_capacity_quick(tmp_path):
 def test_methods_quick(tmp_path):
     assert main(["paper", "methods", "--quick", "--out", str(tmp_path)]) == 0
     rows = {r["method"]: r for r in json.loads((tmp_path / "methods_quick.json").read_text())["rows"]}
-    assert set(rows) == {"hebbian", "lstsq"}
+    assert set(rows) == {"hebbian", "lstsq", "bptt"}
+    assert rows["bptt"]["clean"]["f1"] >= rows["hebbian"]["clean"]["f1"]   # trained from it, best epoch kept
+    assert rows["bptt"]["nonzero_fraction"] > rows["hebbian"]["nonzero_fraction"]   # gradients densify W
     assert rows["lstsq"]["nonzero_fraction"] > rows["hebbian"]["nonzero_fraction"]   # dense vs pair-sparse
     for r in rows.values():
         assert r["clean"]["f1"] >= r["p_flip_0.25"]["f1"] - 1e-9
