@@ -63,3 +63,17 @@ def test_biophysical_quick(tmp_path):
         assert chosen == max(r["calibration_f1"].values())                 # the best calibration is used
     assert res["uniform/lif_current"]["f1"] > 0.3                           # far above chance (about 0.02)
     assert (tmp_path / "biophysical_quick.png").exists()
+
+
+def test_motif_example_quick(tmp_path):
+    from hdsnn.paper.motif_example import PLANTED
+
+    assert main(["paper", "motif_example", "--quick", "--out", str(tmp_path)]) == 0
+    res = json.loads((tmp_path / "motif_example_quick.json").read_text())
+    for name, (neurons, lags) in PLANTED.items():
+        row = res["planted"][name]
+        assert row["found"] and row["found_lags"] == lags                    # the planted lags, not just the set
+        assert row["onsets_match"] and row["occurrences_found"] == row["occurrences_planted"] == 18
+    planted_sets = [set(n) for n, _ in PLANTED.values()]
+    assert all(any(set(x["neurons"]) <= s for s in planted_sets) for x in res["motifs"])   # nothing spurious
+    assert (tmp_path / "motif_example_quick.png").exists()
