@@ -77,3 +77,36 @@ def test_motif_example_quick(tmp_path):
     planted_sets = [set(n) for n, _ in PLANTED.values()]
     assert all(any(set(x["neurons"]) <= s for s in planted_sets) for x in res["motifs"])   # nothing spurious
     assert (tmp_path / "motif_example_quick.png").exists()
+
+
+def test_polychrony_compare_quick(tmp_path):
+    assert main(["paper", "polychrony_compare", "--quick", "--out", str(tmp_path)]) == 0
+    s = json.loads((tmp_path / "polychrony_compare_quick.json").read_text())["results"]["hebbian"]
+    groups = s["groups"]
+    assert s["n_groups"] == len(groups) == sum(s["size"]["histogram"].values()) > 0
+    assert s["n_mothers"] == len({g["mother"] for g in groups}) <= 128
+    for g in groups:
+        assert g["size"] >= g["anchors"] + 1 and g["anchors"] >= 1      # the anchors fire at least the mother
+        assert g["mother_fires"] and g["path_length"] >= 1
+        assert g["span"] >= g["path_length"]                             # every causal link takes >= 1 step
+    for k in ("2", "3", "5"):
+        assert s["with_path_at_least"][k] == sum(g["path_length"] >= int(k) for g in groups)
+    assert s["with_path_at_least"]["2"] >= s["with_path_at_least"]["3"] >= s["with_path_at_least"]["5"]
+    half, full = s["active_in_patterns_min_fraction_0.5"], s["active_in_patterns_min_fraction_1.0"]
+    assert s["n_groups"] >= half >= full
+    assert half > s["n_groups"] / 2               # Hebbian groups are fragments of the stored patterns
+
+
+def test_polychrony_compare_weight_files(tmp_path):
+    from hdsnn import bernoulli_patterns, hebbian_init
+    from hdsnn.io import save_raster, save_weights
+
+    P = bernoulli_patterns(4, 128, 300, 4e-3, seed=0)
+    save_weights(tmp_path / "w.npz", hebbian_init(P, D=21), method="hebbian")
+    save_raster(tmp_path / "p.npz", P)
+    assert main(["paper", "polychrony_compare", f"heb={tmp_path / 'w.npz'}", "--patterns", str(tmp_path / "p.npz"),
+                 "--mothers", "16", "--name", "files", "--out", str(tmp_path)]) == 0
+    res = json.loads((tmp_path / "files.json").read_text())
+    s = res["results"]["heb"]
+    assert res["mothers"] == 16 and 0 < s["n_mothers"] <= 16 and all(g["mother"] < 16 for g in s["groups"])
+    assert "active_in_patterns_min_fraction_0.5" in s and (tmp_path / "files.png").exists()
