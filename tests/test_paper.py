@@ -110,3 +110,16 @@ def test_polychrony_compare_weight_files(tmp_path):
     s = res["results"]["heb"]
     assert res["mothers"] == 16 and 0 < s["n_mothers"] <= 16 and all(g["mother"] < 16 for g in s["groups"])
     assert "active_in_patterns_min_fraction_0.5" in s and (tmp_path / "files.png").exists()
+
+
+def test_bptt_train_quick(tmp_path):
+    assert main(["paper", "bptt_train", "--quick", "--out", str(tmp_path)]) == 0
+    res = json.loads((tmp_path / "bptt_N128_M4_quick.json").read_text())
+    assert (res["N"], res["M"], res["T"], res["D"], res["quick"]) == (128, 4, 300, 21, True)
+    assert [r["epoch"] for r in res["per_epoch"]] == list(range(11))          # the init, then 10 epochs
+    assert res["init_f1"] == res["per_epoch"][0]["f1"] and res["epochs_run"] == 10
+    assert res["best_f1"] == max(r["f1"] for r in res["per_epoch"])
+    assert res["best_f1"] > res["init_f1"] + 0.05                           # 0.861 -> 0.954 when measured
+    folder = tmp_path / "bptt_N128_M4_quick"
+    assert (folder / "training.png").exists() and (folder / "weights_best.npz").exists()
+    assert not list(tmp_path.glob("bptt_N128_M4.json"))                       # never the full run's name
