@@ -123,3 +123,18 @@ def test_bptt_train_quick(tmp_path):
     folder = tmp_path / "bptt_N128_M4_quick"
     assert (folder / "training.png").exists() and (folder / "weights_best.npz").exists()
     assert not list(tmp_path.glob("bptt_N128_M4.json"))                       # never the full run's name
+
+
+def test_gain_scan_quick(tmp_path):
+    assert main(["paper", "gain_scan", "--quick", "--out", str(tmp_path)]) == 0
+    res = json.loads((tmp_path / "gain_scan_quick.json").read_text())
+    rows = {(r["M"], r["gain"]): r for r in res["rows"]}
+    worst = {float(g): f for g, f in res["worst_f1_per_gain"].items()}
+    assert worst[2.5] > 0.99 and worst[3.0] > 0.98                      # a middle gain stores both loads
+    assert res["recommended_gain"] == 2.5 == max(worst, key=worst.get)  # measured: 0.997 against 0.990 at 3.0
+    for M in (4, 8):
+        low, good, high = rows[(M, 2.0)], rows[(M, 2.5)], rows[(M, 4.0)]
+        assert low["precision"] == 1.0 and low["recall"] < good["recall"]   # too small: spikes missed, none extra
+        assert high["runaway"] > 0 and high["precision"] < 0.6             # too large: runaway, extra spikes
+        assert high["f1"] < 0.6 < good["f1"]
+    assert not (tmp_path / "gain_scan.json").exists()                   # the full result is never overwritten
