@@ -1,7 +1,24 @@
 """Every paper script runs in --quick mode and says what the paper's experiment says."""
+import importlib
 import json
+import pkgutil
 
-from hdsnn.cli import main
+import pytest
+
+import hdsnn.paper
+from hdsnn.cli import PAPER_SCRIPTS, main
+
+
+def test_every_paper_script_runs_through_the_cli_with_quick_and_out(capsys):
+    scripts = {m.name for m in pkgutil.iter_modules(hdsnn.paper.__path__) if not m.name.startswith("_")}
+    assert scripts == set(PAPER_SCRIPTS)                              # `hdsnn paper NAME` for each
+    for name in sorted(scripts):
+        module = importlib.import_module(f"hdsnn.paper.{name}")
+        with pytest.raises(SystemExit) as stop:
+            module.main(["--help"])
+        assert stop.value.code == 0
+        usage = capsys.readouterr().out
+        assert "--quick" in usage and "--out" in usage, name
 
 
 def test_robustness_quick(tmp_path):
