@@ -120,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 #: The scripts of paper/ runnable as ``hdsnn paper NAME``.
 PAPER_SCRIPTS = ("robustness", "sequential", "scans", "capacity", "methods", "biophysical", "gain_scan",
-                 "bptt_train")
+                 "bptt_train", "motif_example", "polychrony_compare")
 
 
 def _add_brian2(p):

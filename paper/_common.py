@@ -14,10 +14,12 @@ from hdsnn.io import write_json
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def parser(doc: str) -> argparse.ArgumentParser:
+def parser(doc: str, jobs: bool = True) -> argparse.ArgumentParser:
+    """Options of every paper script: --quick, --out and (unless ``jobs=False``) --jobs."""
     p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="small sizes, under a minute")
-    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel worker processes")
+    if jobs:
+        p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel worker processes")
     p.add_argument("--out", default=str(RESULTS), help="output folder")
     return p
 

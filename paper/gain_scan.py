@@ -5,22 +5,21 @@ the value this scan recommends: the gain that maximises the worst pooled F1
 over the memory loads scanned (M = 16 and M = 64 by default), so that one
 default serves both the paper's load and a four-fold larger one.
 
-Run: ``python -m paper.gain_scan`` (full: N=1024, T=1000, D=41, about 2 minutes
-on 2 cores) or ``python -m paper.gain_scan --quick``. Writes
-``paper/results/gain_scan.json``.
+Run: ``python -m paper.gain_scan`` (full: N=1024, T=1000, D=41, p_A=1e-3,
+about 2 minutes on 2 cores) or ``python -m paper.gain_scan --quick`` (N=256,
+T=300, D=21, p_A=4e-3, M = 4 and 8, gains 2 to 4; seconds). Writes
+``gain_scan.json`` (``gain_scan_quick.json`` with ``--quick``) to ``--out``
+(default ``paper/results/``).
 """
 from __future__ import annotations
 
-import argparse
 import time
-from pathlib import Path
 
 import numpy as np
 
 from hdsnn import NetworkConfig, bernoulli_patterns, hebbian_init, recall
-from hdsnn.io import write_json
 
-RESULTS = Path(__file__).resolve().parent / "results"
+from ._common import parser, save
 
 
 def scan(N: int, T: int, D: int, p_A: float, loads, gains, seed: int = 0) -> dict:
@@ -42,17 +41,15 @@ def scan(N: int, T: int, D: int, p_A: float, loads, gains, seed: int = 0) -> dic
 
 
 def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="small sizes (N=256, T=300, D=21)")
-    parser.add_argument("--out", default=str(RESULTS / "gain_scan.json"), help="output JSON")
-    args = parser.parse_args(argv)
+    args = parser(__doc__, jobs=False).parse_args(argv)
+    started = time.perf_counter()
     if args.quick:
-        res = scan(256, 300, 21, 4e-3, loads=(4, 8), gains=(2.0, 3.0, 4.0))
+        res = scan(256, 300, 21, 4e-3, loads=(4, 8), gains=(2.0, 2.5, 3.0, 4.0))
     else:
         res = scan(1024, 1000, 41, 1e-3, loads=(16, 64),
                    gains=(2.0, 2.5, 2.75, 3.0, 3.25, 3.5, 4.0))
     print(f"recommended gain: {res['recommended_gain']}")
-    write_json(args.out, res)
+    save(args.out, f"gain_scan{'_quick' if args.quick else ''}", res, started)
     return res
 
 

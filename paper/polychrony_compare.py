@@ -5,16 +5,20 @@ For each weight file, searches the groups of every neuron with
 reach threshold, ``min_path=1`` so that every evoked structure is counted)
 and reports :func:`hdsnn.analysis.group_statistics`, the number of groups with
 a longest causal path of at least 2 and 3 links, and the groups' activations
-in the stored patterns. Writes ``paper/results/polychrony_compare.json`` and
-the figure ``paper/results/polychrony_compare.{png,svg}``.
+in the stored patterns. Writes ``NAME.json`` (with one line per group: mother,
+anchors, size, span, path length) and the figure ``NAME.{png,svg}`` to
+``--out`` (default ``paper/results/``; ``NAME`` is ``--name``, default
+``polychrony_compare``).
 
 Run: ``python -m paper.polychrony_compare LABEL=WEIGHTS.npz [LABEL=WEIGHTS.npz ...]
-[--patterns PATTERNS.npz] [--mothers K]``; without weight files it builds the
-demo's patterns (N=1024, M=16, T=1000, p_A=1e-3, seed 0) and Hebbian weights.
+[--patterns PATTERNS.npz] [--mothers K]``, or ``hdsnn paper polychrony_compare ...``;
+without weight files it builds the demo's patterns (N=1024, M=16, T=1000,
+p_A=1e-3, seed 0) and Hebbian weights (D=41); with ``--quick`` a small Hebbian
+network instead (N=128, M=4, T=300, D=21, p_A=4e-3, seed 0; a few seconds) and
+``NAME_quick`` outputs.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -23,9 +27,9 @@ import numpy as np
 
 from hdsnn.analysis import SearchConfig, detect_activations, find_groups, group_statistics
 from hdsnn.analysis.plots import save_figure
-from hdsnn.io import load_raster, load_weights, write_json
+from hdsnn.io import load_raster, load_weights
 
-RESULTS = Path(__file__).resolve().parent / "results"
+from ._common import parser, save
 
 
 def compare(weights: dict, patterns=None, mothers=None) -> dict:
@@ -35,6 +39,9 @@ def compare(weights: dict, patterns=None, mothers=None) -> dict:
         groups = find_groups(W, config=SearchConfig(n_anchors=None, min_path=1), mothers=mothers)
         stats = group_statistics(groups, N=W.shape[0])
         stats["with_path_at_least"] = {str(k): int(sum(g.path_length >= k for g in groups)) for k in (2, 3, 5)}
+        stats["groups"] = [{"mother": int(g.mother), "anchors": int(np.count_nonzero(g.depth == 0)),
+                            "size": g.size, "span": g.span, "path_length": g.path_length,
+                            "mother_fires": bool(np.any(g.neurons[g.depth > 0] == g.mother))} for g in groups]
         if patterns is not None:
             for fraction in (1.0, 0.5):
                 active = [len(detect_activations(patterns, g, 1, fraction)) for g in groups]
@@ -66,38 +73,45 @@ def figure(results: dict):
     return fig
 
 
-def cli(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("weights", nargs="*", help="LABEL=FILE.npz weight files")
-    parser.add_argument("--patterns", default=None, help="patterns .npz (for activations)")
-    parser.add_argument("--mothers", type=int, default=None, help="search from the first K neurons only")
-    parser.add_argument("--name", default="polychrony_compare", help="output stem in paper/results/")
-    args = parser.parse_args(argv)
+def main(argv=None) -> dict:
+    p = parser(__doc__, jobs=False)
+    p.add_argument("weights", nargs="*", help="LABEL=FILE.npz weight files")
+    p.add_argument("--patterns", default=None, help="patterns .npz (for activations)")
+    p.add_argument("--mothers", type=int, default=None, help="search from the first K neurons only")
+    p.add_argument("--name", default="polychrony_compare", help="output stem in --out")
+    args = p.parse_args(argv)
+    started = time.perf_counter()
     patterns = load_raster(args.patterns)[0] if args.patterns else None
     weights = {}
     for item in args.weights:
         label, _, path = item.partition("=")
         if not path:
-            parser.error(f"weights must be LABEL=FILE.npz; got {item!r}")
+            p.error(f"weights must be LABEL=FILE.npz; got {item!r}")
         weights[label] = load_weights(path)[0]
     if not weights:
         from hdsnn import bernoulli_patterns, hebbian_init
-        patterns = bernoulli_patterns(16, 1024, 1000, 1e-3, seed=0)
-        weights["hebbian"] = hebbian_init(patterns, D=41)
+        (M, N, T, p_A), D = ((4, 128, 300, 4e-3), 21) if args.quick else ((16, 1024, 1000, 1e-3), 41)
+        patterns = bernoulli_patterns(M, N, T, p_A, seed=0)
+        weights["hebbian"] = hebbian_init(patterns, D=D)
     mothers = None if args.mothers is None else range(args.mothers)
     results = compare(weights, patterns, mothers)
     for label, s in results.items():
+        if not s["n_groups"]:
+            print(f"{label:>10}: no groups; {s['seconds']:.1f} s")
+            continue
         print(f"{label:>10}: {s['n_groups']} groups from {s['n_mothers']} mothers; size {s['size']['mean']:.1f} "
               f"(max {s['size']['max']:.0f}), span {s['span_steps']['mean']:.1f} steps, path length "
               f"max {s['path_length']['max']:.0f}, >= 2 links: {s['with_path_at_least']['2']}, "
               f">= 3: {s['with_path_at_least']['3']}; {s['seconds']:.1f} s")
-    stem = RESULTS / args.name
-    write_json(stem.with_suffix(".json"), {"mothers": args.mothers, "results": results,
-                                           "weights": args.weights, "patterns": args.patterns})
-    save_figure(figure(results), stem)
-    print(f"wrote {stem}.json and .png/.svg")
-    return 0
+    name = f"{args.name}{'_quick' if args.quick else ''}"
+    save_figure(figure(results), Path(args.out) / name)
+    res = {"mothers": args.mothers, "results": results, "weights": args.weights, "patterns": args.patterns}
+    save(args.out, name, res, started)
+    return res
+
+
+cli = main  # the former entry point
 
 
 if __name__ == "__main__":
-    sys.exit(cli())
+    main()

@@ -1,7 +1,24 @@
 """Every paper script runs in --quick mode and says what the paper's experiment says."""
+import importlib
 import json
+import pkgutil
 
-from hdsnn.cli import main
+import pytest
+
+import hdsnn.paper
+from hdsnn.cli import PAPER_SCRIPTS, main
+
+
+def test_every_paper_script_runs_through_the_cli_with_quick_and_out(capsys):
+    scripts = {m.name for m in pkgutil.iter_modules(hdsnn.paper.__path__) if not m.name.startswith("_")}
+    assert scripts == set(PAPER_SCRIPTS)                              # `hdsnn paper NAME` for each
+    for name in sorted(scripts):
+        module = importlib.import_module(f"hdsnn.paper.{name}")
+        with pytest.raises(SystemExit) as stop:
+            module.main(["--help"])
+        assert stop.value.code == 0
+        usage = capsys.readouterr().out
+        assert "--quick" in usage and "--out" in usage, name
 
 
 def test_robustness_quick(tmp_path):
@@ -65,3 +82,78 @@ def test_biophysical_quick(tmp_path):
         assert chosen == max(r["calibration_f1"].values())                 # the best calibration is used
     assert res["uniform/lif_current"]["f1"] > 0.3                           # far above chance (about 0.02)
     assert (tmp_path / "biophysical_quick.png").exists()
+
+
+def test_motif_example_quick(tmp_path):
+    from hdsnn.paper.motif_example import PLANTED
+
+    assert main(["paper", "motif_example", "--quick", "--out", str(tmp_path)]) == 0
+    res = json.loads((tmp_path / "motif_example_quick.json").read_text())
+    for name, (neurons, lags) in PLANTED.items():
+        row = res["planted"][name]
+        assert row["found"] and row["found_lags"] == lags                    # the planted lags, not just the set
+        assert row["onsets_match"] and row["occurrences_found"] == row["occurrences_planted"] == 18
+    planted_sets = [set(n) for n, _ in PLANTED.values()]
+    assert all(any(set(x["neurons"]) <= s for s in planted_sets) for x in res["motifs"])   # nothing spurious
+    assert (tmp_path / "motif_example_quick.png").exists()
+
+
+def test_polychrony_compare_quick(tmp_path):
+    assert main(["paper", "polychrony_compare", "--quick", "--out", str(tmp_path)]) == 0
+    s = json.loads((tmp_path / "polychrony_compare_quick.json").read_text())["results"]["hebbian"]
+    groups = s["groups"]
+    assert s["n_groups"] == len(groups) == sum(s["size"]["histogram"].values()) > 0
+    assert s["n_mothers"] == len({g["mother"] for g in groups}) <= 128
+    for g in groups:
+        assert g["size"] >= g["anchors"] + 1 and g["anchors"] >= 1      # the anchors fire at least the mother
+        assert g["mother_fires"] and g["path_length"] >= 1
+        assert g["span"] >= g["path_length"]                             # every causal link takes >= 1 step
+    for k in ("2", "3", "5"):
+        assert s["with_path_at_least"][k] == sum(g["path_length"] >= int(k) for g in groups)
+    assert s["with_path_at_least"]["2"] >= s["with_path_at_least"]["3"] >= s["with_path_at_least"]["5"]
+    half, full = s["active_in_patterns_min_fraction_0.5"], s["active_in_patterns_min_fraction_1.0"]
+    assert s["n_groups"] >= half >= full
+    assert half > s["n_groups"] / 2               # Hebbian groups are fragments of the stored patterns
+
+
+def test_polychrony_compare_weight_files(tmp_path):
+    from hdsnn import bernoulli_patterns, hebbian_init
+    from hdsnn.io import save_raster, save_weights
+
+    P = bernoulli_patterns(4, 128, 300, 4e-3, seed=0)
+    save_weights(tmp_path / "w.npz", hebbian_init(P, D=21), method="hebbian")
+    save_raster(tmp_path / "p.npz", P)
+    assert main(["paper", "polychrony_compare", f"heb={tmp_path / 'w.npz'}", "--patterns", str(tmp_path / "p.npz"),
+                 "--mothers", "16", "--name", "files", "--out", str(tmp_path)]) == 0
+    res = json.loads((tmp_path / "files.json").read_text())
+    s = res["results"]["heb"]
+    assert res["mothers"] == 16 and 0 < s["n_mothers"] <= 16 and all(g["mother"] < 16 for g in s["groups"])
+    assert "active_in_patterns_min_fraction_0.5" in s and (tmp_path / "files.png").exists()
+
+
+def test_bptt_train_quick(tmp_path):
+    assert main(["paper", "bptt_train", "--quick", "--out", str(tmp_path)]) == 0
+    res = json.loads((tmp_path / "bptt_N128_M4_quick.json").read_text())
+    assert (res["N"], res["M"], res["T"], res["D"], res["quick"]) == (128, 4, 300, 21, True)
+    assert [r["epoch"] for r in res["per_epoch"]] == list(range(11))          # the init, then 10 epochs
+    assert res["init_f1"] == res["per_epoch"][0]["f1"] and res["epochs_run"] == 10
+    assert res["best_f1"] == max(r["f1"] for r in res["per_epoch"])
+    assert res["best_f1"] > res["init_f1"] + 0.05                           # 0.861 -> 0.954 when measured
+    folder = tmp_path / "bptt_N128_M4_quick"
+    assert (folder / "training.png").exists() and (folder / "weights_best.npz").exists()
+    assert not list(tmp_path.glob("bptt_N128_M4.json"))                       # never the full run's name
+
+
+def test_gain_scan_quick(tmp_path):
+    assert main(["paper", "gain_scan", "--quick", "--out", str(tmp_path)]) == 0
+    res = json.loads((tmp_path / "gain_scan_quick.json").read_text())
+    rows = {(r["M"], r["gain"]): r for r in res["rows"]}
+    worst = {float(g): f for g, f in res["worst_f1_per_gain"].items()}
+    assert worst[2.5] > 0.99 and worst[3.0] > 0.98                      # a middle gain stores both loads
+    assert res["recommended_gain"] == 2.5 == max(worst, key=worst.get)  # measured: 0.997 against 0.990 at 3.0
+    for M in (4, 8):
+        low, good, high = rows[(M, 2.0)], rows[(M, 2.5)], rows[(M, 4.0)]
+        assert low["precision"] == 1.0 and low["recall"] < good["recall"]   # too small: spikes missed, none extra
+        assert high["runaway"] > 0 and high["precision"] < 0.6             # too large: runaway, extra spikes
+        assert high["f1"] < 0.6 < good["f1"]
+    assert not (tmp_path / "gain_scan.json").exists()                   # the full result is never overwritten
