@@ -9,8 +9,9 @@ delay shift are calibrated on the first two patterns; F1 is scored with a
 ±1 ms tolerance (one-to-one matching). The discrete torch recall of the same
 weights is the reference. See :func:`hdsnn.models.brian2_neurons.benchmark_neurons`.
 
-Run: ``python -m paper.biophysical [--quick]``; full mode about 7 minutes on
-2 cores (numpy target). Writes ``paper/results/biophysical.json`` and
+Run: ``python -m paper.biophysical [--quick]``; full mode measured at 273 s
+on 2 cores (numpy target; ``python benchmarks/bench_brian2.py neurons``, the
+same benchmark, about 7 minutes on a busier machine). Writes ``paper/results/biophysical.json`` and
 ``biophysical.png/.svg``.
 """
 from __future__ import annotations

@@ -16,7 +16,10 @@ Full-mode wall time (1 thread, triangle surrogate alpha 2, no dropout, AdamW lr
 2e-3, gain 2.5; ``paper/results/bptt_N512_M16.json`` and ``bptt_N512_M64.json``):
 
 - N=512, M=16: F1 0.935 (Hebbian) -> 0.999 at epoch 3, after 35 s of epochs
-  (stopped by ``--max-minutes 3`` at epoch 19, 182 s wall, best F1 0.9996);
+  (first run, stopped by ``--max-minutes 3`` at epoch 19, 182 s wall, best F1 0.9996);
+  re-run with the counts-only network function on a machine busy with other
+  work: 0.999 at epoch 3 after 54 s, best 0.9996, stopped by hand at epoch 42
+  (``--summarize`` from the epoch-40 checkpoint; 8.9-17.6 s per epoch);
 - N=512, M=64: F1 0.244 -> 0.967 at epoch 11, when ``--max-minutes 25`` stopped it
   after 1539 s wall (75-255 s per epoch); F1 >= 0.999 not reached.
 

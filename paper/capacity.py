@@ -50,7 +50,9 @@ def capacity(method: str, N: int, T: int, D: int, p: float, M_max: int) -> dict:
 
     def ok(M):
         if M not in tried:
+            t0 = time.perf_counter()
             tried[M] = f1_at(method, M, N, T, D, p)
+            print(f"{method} N={N} D={D} M={M}: F1 {tried[M]:.4f} ({time.perf_counter() - t0:.0f} s)", flush=True)
         return tried[M] >= THRESHOLD
 
     lo, hi = 0, None
