@@ -49,7 +49,8 @@ torch rule and the analytic rule, and breaks when a step is off):
    keep the exponents exact, which ``0 ** 0`` needs.
 
 Memory: the replay is a ``TimedArray`` of ``n_replays * M * T * N`` float32
-values, plus four values per synapse; the numpy target's time goes mostly
+values, plus three state variables per synapse (``w``, ``x``, ``last_arr``) besides
+Brian2's indices and delays; the numpy target's time goes mostly
 into per-step overhead (about 1 ms a step at small sizes).
 """
 from __future__ import annotations
