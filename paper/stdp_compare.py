@@ -36,9 +36,9 @@ recall runs away, as the search has no runaway guard) and their
 
 A Brian2 section learns with the plastic Brian2 network
 (:mod:`hdsnn.learning.stdp_brian2`) and compares its weights with the torch
-rule's, on a sparse random mask (the dense paper network has 43 M synapses, too
-many for a plastic Brian2 network here): (a) a small network (N=256, M=4, T=300, D=21, p_A=4e-3,
-dense and on a mask) whose learned weights (narrow mirrored rule) are then recalled with plasticity off by the torch simulator, the
+rule's: (a) a small network (N=256, M=4, T=300, D=21, p_A=4e-3; dense and on
+a random mask), whose weights learned by the narrow mirrored rule in Brian2
+are then recalled with plasticity off by the torch simulator, the
 discrete-equivalent Brian2 network and a Brian2 LIF neuron (continuous time);
 (b) in full mode, the N=512 benchmark on its dense network (10.7 M plastic
 synapses: the weights, the wall time, recall F1), and the N=1024 benchmark's
@@ -46,8 +46,10 @@ patterns on a mask of about 0.1 M synapses (the dense 43 M would need about
 6.5 GB at the 150 bytes per plastic synapse measured at N=512).
 
 Run: ``python -m paper.stdp_compare [--quick]`` (or ``hdsnn paper stdp_compare``);
-full mode (N=1024 and N=512, M=16, T=1000, D=41, p_A=1e-3) measured at WALL_TIME
-on a shared 2-core machine. Writes ``paper/results/stdp_compare.json`` and
+full mode (N=1024 and N=512, M=16, T=1000, D=41, p_A=1e-3) measured at 954 s
+on a shared 2-core machine with one torch thread (of which BPTT 244 s and 132 s);
+quick mode about 15 s. ``--replot`` redraws the
+figure from the JSON. Writes ``paper/results/stdp_compare.json`` and
 ``stdp_compare.png/.svg`` (``_quick`` in quick mode).
 """
 from __future__ import annotations
@@ -297,15 +299,16 @@ def figure(results: dict):
     ax.legend(fontsize=8)
     ax.set_title("recall")
     ax = axes[1]
-    s = sizes[0]
-    for r in s["rows"]:
-        if r["method"] in ("analytic", "bptt") or (r["method"].startswith("stdp mirrored") and "mass" not in r["method"]) \
-                or r["method"].endswith("analytic range R=1"):
-            ax.plot(P_FLIPS, [r["robustness"][str(p)] for p in P_FLIPS], marker="o", ms=3, label=r["method"])
-    ax.set_xlabel("p_flip (redraw)")
+    keep = ("analytic", "bptt", "stdp mirrored tau+=2", "stdp narrow additive clipped to one pair R=1",
+            "stdp narrow multiplicative analytic range R=1", "stdp narrow multiplicative analytic range R=16")
+    for k, s in enumerate(sizes):
+        for c, r in enumerate([r for r in s["rows"] if r["method"] in keep]):
+            ax.plot(P_FLIPS, [r["robustness"][str(p)] for p in P_FLIPS], marker="o", ms=3, color=f"C{c}",
+                    ls="-" if k == 0 else "--", label=f"{r['method'].replace('stdp ', '')}, N={s['size']['N']}")
+    ax.set_xlabel("p_flip (redraw), 50 steps pretime")
     ax.set_ylabel("pooled F1")
-    ax.set_title(f"cue noise, N={s['size']['N']}")
-    ax.legend(fontsize=6)
+    ax.set_title("cue noise")
+    ax.legend(fontsize=5)
     ax = axes[2]
     for k, s in enumerate(sizes):
         narrow = [r for r in s["rows"] if r["method"] == "stdp mirrored tau+=narrow"]
@@ -339,7 +342,7 @@ def figure(results: dict):
     ax.set_xscale("log", base=2)
     ax.set_xlabel("replays")
     ax.set_ylabel("pooled F1")
-    ax.set_title("narrow window, bounded (clip: one pair; soft: analytic range)")
+    ax.set_title("narrow, bounded: clip / soft bounds")
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
@@ -379,8 +382,18 @@ def main(argv=None) -> dict:
     p.add_argument("--bptt-seconds", type=float, default=None,
                    help="time limit of each BPTT run (default 240; quick 20)")
     p.add_argument("--no-brian2", action="store_true", help="skip the Brian2 section")
+    p.add_argument("--replot", action="store_true", help="only redraw the figure and table from the JSON in --out")
     args = p.parse_args(argv)
     started = time.perf_counter()
+    if args.replot:
+        import json
+        from pathlib import Path
+
+        name = f"stdp_compare{'_quick' if args.quick else ''}"
+        results = json.loads((Path(args.out) / f"{name}.json").read_text())
+        save_figure(figure(results), f"{args.out}/{name}")
+        print(markdown(results))
+        return results
     torch.set_num_threads(1)          # a shared 2-core machine; find_groups is fastest on one thread too
     if args.quick:
         sizes = [(4, 256, 300, 21, 4e-3)]
