@@ -1,4 +1,4 @@
-"""Command line: ``hdsnn demo | patterns | init | recall``.
+"""Command line: ``hdsnn demo | patterns | init | recall | train | analyze | paper``.
 
 User errors (bad values, missing or damaged files) are printed as one line
 ``hdsnn: error: ...`` without a traceback, with exit status 2.
@@ -120,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 #: The scripts of paper/ runnable as ``hdsnn paper NAME``.
 PAPER_SCRIPTS = ("robustness", "sequential", "scans", "capacity", "methods", "biophysical", "gain_scan",
-                 "bptt_train", "motif_example", "polychrony_compare")
+                 "bptt_train", "motif_example", "polychrony_compare", "stdp_compare")
 
 
 def _add_brian2(p):
@@ -399,13 +399,16 @@ def _add_train_parser(sub) -> None:
     from .learning.bptt import TrainConfig
 
     d = TrainConfig()
-    p = sub.add_parser("train", formatter_class=_Formatter, help="learn weights by closed-loop BPTT (.npz)",
-                       description="Train W by closed-loop surrogate-gradient BPTT (loss 1 - F1), evaluating "
-                                   "eval-mode recall every epoch. Writes the final weights to --out and the "
-                                   "checkpoint, history.json and a figure of the training to --run-dir.")
+    p = sub.add_parser("train", formatter_class=_Formatter, help="learn weights by BPTT or STDP (.npz)",
+                       description="bptt: train W by closed-loop surrogate-gradient BPTT (loss 1 - F1), evaluating "
+                                   "eval-mode recall every epoch; writes the weights of the best epoch to --out and "
+                                   "the checkpoint, history.json and a figure of the training to --run-dir. "
+                                   "stdp: replay the patterns (clamped, recurrent transmission off) with pair-based "
+                                   "STDP on the delayed synapses and write the learned weights to --out; the "
+                                   "narrow window with the mirrored depression is the Hebbian rule.")
     p.add_argument("--patterns", required=True, help="patterns .npz file (from `hdsnn patterns`)")
-    p.add_argument("--out", required=True, help="output weights .npz file (weights of the best epoch)")
-    p.add_argument("--method", choices=("bptt",), default="bptt", help="training method")
+    p.add_argument("--out", required=True, help="output weights .npz file (bptt: weights of the best epoch)")
+    p.add_argument("--method", choices=("bptt", "stdp"), default="bptt", help="training method")
     p.add_argument("--run-dir", default=None, help="folder for checkpoint, history and figure "
                                                    "(default: --out without .npz, plus _run)")
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint in --run-dir")
@@ -435,6 +438,69 @@ def _add_train_parser(sub) -> None:
     g.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     g.add_argument("--device", default="cpu", help="torch device: cpu or cuda")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
+    from .learning.stdp import STDPConfig
+
+    s = STDPConfig()
+    g = p.add_argument_group("STDP (--method stdp; --gain and --beta set the amplitude and the mirrored term)")
+    g.add_argument("--replays", type=int, default=s.n_replays, help="replays of every pattern")
+    g.add_argument("--tau-plus", type=float, default=None,
+                   help="potentiation window time constant in steps (default: narrow, an arrival one step "
+                        "before the spike only)")
+    g.add_argument("--depression", choices=("mirrored", "exponential"), default=s.depression,
+                   help="mirrored: the analytic -beta term; exponential: a_minus * exp(-lag / tau_minus)")
+    g.add_argument("--tau-minus", type=float, default=None,
+                   help="exponential depression time constant in steps (default: the spike's own step only)")
+    g.add_argument("--a-plus", type=float, default=None,
+                   help="potentiation amplitude (default: gain / (N D p) / replays, the Hebbian rule's scale)")
+    g.add_argument("--a-minus", type=float, default=None,
+                   help="exponential depression amplitude (default: beta * a_plus)")
+    g.add_argument("--update", choices=("additive", "multiplicative"), default=s.update,
+                   help="additive (clipped to the bounds) or multiplicative soft bounds")
+    g.add_argument("--w-min", type=float, default=None, help="lower weight bound (default: none)")
+    g.add_argument("--w-max", type=float, default=None, help="upper weight bound (default: none)")
+    g.add_argument("--w-init", type=float, default=s.w_init, help="initial weight of every synapse")
+    g.add_argument("--p-connect", type=float, default=None,
+                   help="learn on a random mask: probability that a pair is connected (default: every pair "
+                        "on every delay 1..D)")
+    g.add_argument("--synapses-per-pair", type=int, default=3,
+                   help="with --p-connect: synapses (uniform delays 1..D) per connected pair")
+    g.add_argument("--simulator", choices=("torch", "brian2"), default="torch",
+                   help="torch (closed form or event loop) or the plastic Brian2 network")
+    g.add_argument("--brian2-target", choices=("numpy", "cython"), default="numpy",
+                   help="Brian2 runtime target of --simulator brian2")
+
+
+def _train_stdp(args) -> int:
+    from .io import load_raster, save_weights
+    from .learning.stdp import STDPConfig, learn_stdp
+    from .models.connectivity import random_mask
+
+    if args.init_weights is not None:
+        raise ValueError("--init-weights applies to --method bptt only; STDP starts from --w-init")
+    targets, _ = load_raster(args.patterns)
+    M, N, T = targets.shape
+    out = Path(args.out)
+    if out.suffix != ".npz":
+        raise ValueError(f"--out must end in .npz; got {str(out)!r}")
+    config = STDPConfig(n_replays=args.replays, tau_plus=args.tau_plus, depression=args.depression,
+                        tau_minus=args.tau_minus, a_plus=args.a_plus, a_minus=args.a_minus, gain=args.gain,
+                        beta=args.beta, update=args.update, w_min=args.w_min, w_max=args.w_max, w_init=args.w_init)
+    mask = None
+    if args.p_connect is not None:
+        mask = random_mask(N, args.D, p_connect=args.p_connect, synapses_per_pair=args.synapses_per_pair,
+                           seed=args.seed)
+    result = learn_stdp(targets, args.D, config, mask=mask, simulator=args.simulator, target=args.brian2_target,
+                        progress=False if args.no_progress else None)
+    save_weights(out, result.W, method="stdp", stdp=config.to_dict(), a_plus=result.a_plus, a_minus=result.a_minus,
+                 simulator=result.simulator, implementation=result.method, n_synapses=result.n_synapses,
+                 mask=None if mask is None else {"p_connect": args.p_connect,
+                                                 "synapses_per_pair": args.synapses_per_pair, "seed": args.seed},
+                 seconds=result.seconds, D=args.D, beta=args.beta,
+                 patterns={"file": str(args.patterns), "shape": [M, N, T]})
+    print(f"learned W {tuple(result.W.shape)} by STDP ({result.simulator}, {result.method}) in {result.seconds:.2f} s: "
+          f"{args.replays} replays, a_plus {result.a_plus:.4g}, {result.n_synapses} synapses")
+    print(f"wrote {out}")
+    return 0
 
 
 def _train(args) -> int:
@@ -444,6 +510,8 @@ def _train(args) -> int:
     from .io import load_raster, load_weights, save_weights
     from .learning.bptt import TrainConfig, train
 
+    if args.method == "stdp":
+        return _train_stdp(args)
     if args.threads is not None:
         if args.threads < 1:
             raise ValueError(f"threads must be >= 1; got {args.threads}")

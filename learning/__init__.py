@@ -1,4 +1,4 @@
-"""How weights are found: analytic Hebbian rule and exact least squares.
+"""How weights are found: analytic Hebbian rule, exact least squares, BPTT and STDP.
 
 Examples
 --------
@@ -19,3 +19,6 @@ from .bptt import TrainConfig, TrainResult, f1_loss, f1_loss_from_counts, learni
 
 __all__ += ["Surrogate", "spike", "delay_lif", "delay_lif_counts", "delay_lif_dense",
             "TrainConfig", "TrainResult", "train", "f1_loss", "f1_loss_from_counts", "learning_rate"]
+from .stdp import STDPConfig, STDPResult, learn_stdp, stdp_closed_form, stdp_event_loop  # noqa: E402
+
+__all__ += ["STDPConfig", "STDPResult", "learn_stdp", "stdp_closed_form", "stdp_event_loop"]

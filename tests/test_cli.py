@@ -75,3 +75,26 @@ def test_help_defaults_match_the_code():
     text = " ".join(_run("init", "--help").stdout.split())
     assert f"default: {DEFAULT_GAIN} for hebbian, {LSTSQ_GAIN} for lstsq" in text
     assert "(default: None)" not in text
+
+
+def test_train_stdp_narrow_mirrored_equals_init(tmp_path, capsys):
+    """`hdsnn train --method stdp` with the narrow window and mirrored depression writes the Hebbian weights."""
+    pat, hebb, stdp, b2 = (tmp_path / f"{n}.npz" for n in ("p", "hebb", "stdp", "b2"))
+    small = ["--M", "2", "--N", "30", "--T", "120", "--p-A", "0.03", "--seed", "1"]
+    assert main(["patterns", "--out", str(pat), *small]) == 0
+    assert main(["init", "--patterns", str(pat), "--out", str(hebb), "--D", "7"]) == 0
+    assert main(["train", "--method", "stdp", "--patterns", str(pat), "--out", str(stdp), "--D", "7",
+                 "--replays", "4"]) == 0
+    assert main(["train", "--method", "stdp", "--patterns", str(pat), "--out", str(b2), "--D", "7",
+                 "--replays", "2", "--simulator", "brian2", "--update", "multiplicative",
+                 "--w-min", "-1", "--w-max", "2"]) == 0
+    W_h, _ = load_weights(hebb)
+    W_s, meta = load_weights(stdp)
+    assert meta["method"] == "stdp" and meta["stdp"]["n_replays"] == 4 and meta["implementation"] == "closed_form"
+    assert (W_s - W_h).abs().max() < 1e-6
+    W_b, meta_b = load_weights(b2)
+    assert meta_b["simulator"] == "brian2" and meta_b["stdp"]["update"] == "multiplicative"
+    assert 0 < float(W_b.max()) < 2.0 and float(W_b.min()) > -1.0
+    assert main(["train", "--method", "stdp", "--patterns", str(pat), "--out", str(stdp), "--D", "7",
+                 "--update", "multiplicative"]) == 2
+    assert "update='multiplicative' needs finite bounds" in capsys.readouterr().err

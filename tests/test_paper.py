@@ -157,3 +157,20 @@ def test_gain_scan_quick(tmp_path):
         assert high["runaway"] > 0 and high["precision"] < 0.6             # too large: runaway, extra spikes
         assert high["f1"] < 0.6 < good["f1"]
     assert not (tmp_path / "gain_scan.json").exists()                   # the full result is never overwritten
+
+
+def test_stdp_compare_quick(tmp_path):
+    assert main(["paper", "stdp_compare", "--quick", "--out", str(tmp_path)]) == 0
+    res = json.loads((tmp_path / "stdp_compare_quick.json").read_text())
+    rows = {r["method"]: r for r in res["sizes"][0]["rows"]}
+    analytic, narrow = rows["analytic"], rows["stdp mirrored tau+=narrow"]
+    assert narrow["pearson_r_analytic"] >= 0.999                        # the narrow mirrored rule is the analytic one
+    assert abs(narrow["f1"] - analytic["f1"]) <= 0.01 and analytic["f1"] > 0.99
+    assert rows["stdp mirrored tau+=2"]["pearson_r_analytic"] < narrow["pearson_r_analytic"]
+    assert rows["bptt"]["f1"] >= analytic["f1"] - 1e-9                   # BPTT keeps its best epoch (the init counts)
+    for r in rows.values():
+        assert r["robustness"]["0.5"] <= r["robustness"]["0.0"] + 1e-9 or r["f1"] < 0.5
+    b2 = res["brian2"]["small"]
+    assert all(v["max_abs_diff_torch_brian2"] < 1e-9 for v in b2["rules"].values())
+    assert b2["recall"]["brian2_exact_equals_torch"] and b2["recall"]["torch_f1"] > 0.99
+    assert (tmp_path / "stdp_compare_quick.png").exists() and (tmp_path / "stdp_compare_quick.svg").exists()
