@@ -22,6 +22,9 @@ Full-mode wall time (1 thread, triangle surrogate alpha 2, no dropout, AdamW lr
   (``--summarize`` from the epoch-40 checkpoint; 8.9-17.6 s per epoch);
 - N=512, M=64: F1 0.244 -> 0.967 at epoch 11, when ``--max-minutes 25`` stopped it
   after 1539 s wall (75-255 s per epoch); F1 >= 0.999 not reached.
+- N=512, M=64 with ``--batch-size 16`` (four steps per epoch): F1 0.27 -> 0.99 at
+  epoch 20 (1520 s of epochs), 0.9907 at epoch 28 when ``--max-minutes 30``
+  stopped it (1821 s wall; 36-185 s per epoch on a machine shared with other runs).
 
 Defaults differ from :class:`hdsnn.learning.TrainConfig` where this benchmark
 measured better (N=512, M=16, Hebbian gain 2.5, AdamW lr 2e-3, one run each):
