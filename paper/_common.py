@@ -13,6 +13,15 @@ from hdsnn.io import write_json
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
+#: The paper benchmark ``(M, N, T, D, p_A)`` and the small one of the ``--quick`` modes.
+PAPER_SIZE = (16, 1024, 1000, 41, 1e-3)
+QUICK_SIZE = (4, 256, 300, 21, 4e-3)
+
+
+def benchmark_size(quick: bool) -> tuple:
+    """``(M, N, T, D, p_A)`` of the paper benchmark, or of the quick mode."""
+    return QUICK_SIZE if quick else PAPER_SIZE
+
 
 def parser(doc: str, jobs: bool = True) -> argparse.ArgumentParser:
     """Options of every paper script: --quick, --out and (unless ``jobs=False``) --jobs."""

@@ -22,7 +22,7 @@ import time
 from hdsnn import NetworkConfig, TrialConfig, bernoulli_patterns, recall
 from hdsnn.learning import TrainConfig, hebbian_init, least_squares_init, train
 
-from ._common import parser, save
+from ._common import benchmark_size, parser, save
 
 #: BPTT from the Hebbian initialisation, with the settings that train on this benchmark
 #: (paper/bptt_train.py: triangle surrogate of half-width 0.5, no dropout, AdamW lr 2e-3).
@@ -62,7 +62,7 @@ def compare(size, methods=tuple(LEARN)) -> list[dict]:
 def main(argv=None) -> dict:
     args = parser(__doc__).parse_args(argv)
     started = time.perf_counter()
-    size = (4, 256, 300, 21, 4e-3) if args.quick else (16, 1024, 1000, 41, 1e-3)
+    size = benchmark_size(args.quick)
     out = {"size": dict(zip("MNTD", size[:4]), p_A=size[4]), "rows": compare(size)}
     save(args.out, f"methods{'_quick' if args.quick else ''}", out, started)
     return out

@@ -28,7 +28,7 @@ import numpy as np
 from hdsnn import NetworkConfig, TrialConfig, bernoulli_patterns, hebbian_init, recall
 from hdsnn.analysis.plots import save_figure
 
-from ._common import parser, run_parallel, save
+from ._common import benchmark_size, parser, run_parallel, save
 
 PAPER = {"p_flip=0.25": {"precision": 1.000, "recall": 0.937, "f1": 0.967},
          "trigger_steps=30": {"precision": 1.000, "recall": 0.757, "f1": 0.862},
@@ -88,7 +88,7 @@ def figure(rows, D, N):
 def main(argv=None) -> dict:
     args = parser(__doc__).parse_args(argv)
     started = time.perf_counter()
-    size = (4, 256, 300, 21, 4e-3) if args.quick else (16, 1024, 1000, 41, 1e-3)
+    size = benchmark_size(args.quick)
     rows = scan(size, jobs=args.jobs, points=6 if args.quick else 11)
     ours = {}
     for key, kind, value in (("p_flip=0.25", "redraw", 0.25), ("trigger_steps=30", "trigger_steps", 30),

@@ -21,7 +21,7 @@ from hdsnn import NetworkConfig, TrialConfig, bernoulli_patterns, hebbian_init, 
 from hdsnn.analysis import sliding_f1
 from hdsnn.analysis.plots import save_figure
 
-from ._common import parser, save
+from ._common import benchmark_size, parser, save
 
 
 def run(size, pad=50, width=20, seed=0):
@@ -67,7 +67,7 @@ def figure(full, expected, f1, T, pad, M, dt_ms=1.0):
 def main(argv=None) -> dict:
     args = parser(__doc__).parse_args(argv)
     started = time.perf_counter()
-    size = (4, 256, 300, 21, 4e-3) if args.quick else (16, 1024, 1000, 41, 1e-3)
+    size = benchmark_size(args.quick)
     M, N, T, D, p = size
     res, expected, f1, inside = run(size)
     tag = "_quick" if args.quick else ""

@@ -66,7 +66,7 @@ from hdsnn.analysis.plots import save_figure
 from hdsnn.learning import STDPConfig, TrainConfig, hebbian_init, learn_stdp, train
 from hdsnn.learning.stdp import default_amplitude
 
-from ._common import parser, save
+from ._common import PAPER_SIZE, QUICK_SIZE, parser, save
 
 P_FLIPS = (0.0, 0.1, 0.25, 0.5)
 
@@ -191,7 +191,7 @@ def brian2_section(quick: bool) -> dict:
     from hdsnn.learning.stdp import stdp_event_loop
 
     out = {}
-    M, N, T, D, p = (4, 256, 300, 21, 4e-3)
+    M, N, T, D, p = QUICK_SIZE
     targets = bernoulli_patterns(M, N, T, p, seed=0)
     mask = random_mask(N, D, p_connect=0.5, synapses_per_pair=3, seed=0)
     small = {"size": {"M": M, "N": N, "T": T, "D": D, "p_A": p}, "synapses_dense": N * N * D,
@@ -396,10 +396,10 @@ def main(argv=None) -> dict:
         return results
     torch.set_num_threads(1)          # a shared 2-core machine; find_groups is fastest on one thread too
     if args.quick:
-        sizes = [(4, 256, 300, 21, 4e-3)]
+        sizes = [QUICK_SIZE]
         mothers, bptt_s, bptt_epochs = 16, 20.0, 3
     else:
-        sizes = [(16, 1024, 1000, 41, 1e-3), (16, 512, 1000, 41, 1e-3)]
+        sizes = [PAPER_SIZE, (16, 512, 1000, 41, 1e-3)]
         mothers, bptt_s, bptt_epochs = 64, 240.0, 12
     mothers = args.mothers if args.mothers is not None else mothers
     bptt_s = args.bptt_seconds if args.bptt_seconds is not None else bptt_s
