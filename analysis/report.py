@@ -24,12 +24,11 @@ import torch
 
 from hdsnn.config import NetworkConfig
 from hdsnn.io import write_json
-from hdsnn.validation import check_int, check_real
+from hdsnn.validation import check_int, check_raster_pair, check_real
 
 from . import figures
 from .files import write_nix, write_nwb
 from .motifs import SpadeConfig, estimate_spade_memory, find_motifs
-from .neo_io import _as_numpy
 from .plots import plot_recall, save_figure
 from .polychrony import SearchConfig, detect_activations, find_groups, group_statistics
 from .scores import score, sliding_f1
@@ -109,9 +108,7 @@ def analyze(targets, recalled, D: int, out, *, W=None, net: NetworkConfig | None
     >>> rep["scores"]["exact"]["pooled"]["f1"] > 0.9
     True
     """
-    tgt, rec = _as_numpy("targets", targets), _as_numpy("recalled", recalled)
-    if tgt.shape != rec.shape:
-        raise ValueError(f"targets and recalled must have the same shape (M, N, T); got {tgt.shape} and {rec.shape}")
+    rec, tgt = (x.cpu().numpy() for x in check_raster_pair(recalled, targets))
     M, N, T = tgt.shape
     D = check_int("D", D, minimum=1, maximum=T - 1)
     dt_ms = check_real("dt_ms", dt_ms, 0.0, open_min=True)

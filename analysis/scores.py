@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from hdsnn.validation import check_int, check_raster
+from hdsnn.validation import check_int, check_raster_pair
 
 __all__ = ["Scores", "confusion", "score", "sliding_f1"]
 
@@ -63,15 +63,6 @@ class Scores:
                                 "f1": self.f1.tolist()}}
 
 
-def _pair(recalled, target):
-    recalled = check_raster("recalled", recalled)
-    target = check_raster("target", target)
-    if recalled.shape != target.shape:
-        raise ValueError(f"recalled and target must have the same shape (M, N, T); got "
-                         f"{tuple(recalled.shape)} and {tuple(target.shape)}")
-    return recalled, target
-
-
 def confusion(recalled, target, start: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """TP, FP, FN per pattern over steps ``start .. T-1``.
 
@@ -81,7 +72,7 @@ def confusion(recalled, target, start: int = 0) -> tuple[np.ndarray, np.ndarray,
     >>> [int(x[0]) for x in confusion(rec, tgt)]
     [2, 1, 1]
     """
-    recalled, target = _pair(recalled, target)
+    recalled, target = check_raster_pair(recalled, target)
     start = check_int("start", start, minimum=0, maximum=target.shape[2] - 1)
     r, g = recalled[:, :, start:], target[:, :, start:]
     tp = (r & g).sum((1, 2)).numpy()
@@ -128,7 +119,7 @@ def sliding_f1(recalled, target, width: int = 20) -> np.ndarray:
     >>> float(sliding_f1(tgt, tgt, width=10).min())
     1.0
     """
-    recalled, target = _pair(recalled, target)
+    recalled, target = check_raster_pair(recalled, target)
     width = check_int("width", width, minimum=1)
 
     def windowed(x):

@@ -18,9 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hdsnn.validation import check_int, check_real
+from hdsnn.validation import check_int, check_raster_pair, check_real
 
-from .neo_io import _as_numpy
 from .scores import Scores
 
 __all__ = ["Matching", "match_spikes", "tolerant_score", "timing_error_stats", "spike_train_distances"]
@@ -106,9 +105,7 @@ def match_spikes(recalled, target, D: int = 0, k: int = 0) -> Matching:
     >>> int(m.tp.sum()), int(m.fp.sum()), int(m.fn.sum()), m.errors.tolist()
     (1, 1, 1, [1])
     """
-    rec, tgt = _as_numpy("recalled", recalled), _as_numpy("target", target)
-    if rec.shape != tgt.shape:
-        raise ValueError(f"recalled and target must have the same shape (M, N, T); got {rec.shape} and {tgt.shape}")
+    rec, tgt = (x.cpu().numpy() for x in check_raster_pair(recalled, target))
     M, N, T = tgt.shape
     D = check_int("D", D, minimum=0, maximum=T - 1)
     k = check_int("k", k, minimum=0)
@@ -236,9 +233,7 @@ def spike_train_distances(recalled, target, D: int, dt_ms: float = 1.0, tau_ms: 
     from elephant.spike_train_dissimilarity import van_rossum_distance, victor_purpura_distance
     from tqdm.auto import tqdm
 
-    rec, tgt = _as_numpy("recalled", recalled), _as_numpy("target", target)
-    if rec.shape != tgt.shape:
-        raise ValueError(f"recalled and target must have the same shape (M, N, T); got {rec.shape} and {tgt.shape}")
+    rec, tgt = (x.cpu().numpy() for x in check_raster_pair(recalled, target))
     M, N, T = tgt.shape
     D = check_int("D", D, minimum=0, maximum=T - 1)
     dt_ms = check_real("dt_ms", dt_ms, 0.0, open_min=True)

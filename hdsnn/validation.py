@@ -122,6 +122,16 @@ def check_raster(name: str, raster, *, ndim: int = 3) -> torch.Tensor:
     return raster
 
 
+def check_raster_pair(recalled, target) -> tuple[torch.Tensor, torch.Tensor]:
+    """Check a recalled raster and its target: both rasters ``(M, N, T)`` of the same shape."""
+    recalled = check_raster("recalled", recalled)
+    target = check_raster("target", target)
+    if recalled.shape != target.shape:
+        raise ValueError(f"recalled and target must have the same shape (M, N, T); got "
+                         f"{tuple(recalled.shape)} and {tuple(target.shape)}")
+    return recalled, target
+
+
 def check_weights(name: str, W, N: int | None = None, D: int | None = None) -> torch.Tensor:
     """Check a weight tensor of shape ``(N, N, D)`` (index ``[post, pre, delay-1]``).
 

@@ -21,7 +21,6 @@ squares in ``paper/results/polychrony_compare.json``), 8-18 s at N=512.
 """
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
@@ -111,8 +110,6 @@ def main(argv=None) -> dict:
     save(args.out, name, res, started)
     return res
 
-
-cli = main  # the former entry point
 
 
 if __name__ == "__main__":
