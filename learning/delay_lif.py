@@ -255,9 +255,8 @@ class _DelayLIFCounts(torch.autograd.Function):
         u_all, s_all, clamp = _forward(P, inputs, clamp, keep, scale, beta, theta, reset, max_rate)
         ctx.save_for_backward(P, u_all, s_all, inputs, clamp, keep, target, scored)
         ctx.params = (scale, beta, theta, reset, surrogate, block)
-        B = s_all.shape[0]
-        tp = torch.stack([(s_all[b] & target[b]).sum() for b in range(B)])
-        fired = torch.stack([s_all[b][scored[b]].sum() for b in range(B)])
+        tp = (s_all & target).sum(dim=(1, 2))
+        fired = (s_all & scored[:, :, None]).sum(dim=(1, 2))
         return torch.stack([tp, fired], dim=1).to(P.dtype)
 
     @staticmethod
@@ -271,6 +270,17 @@ class _DelayLIFCounts(torch.autograd.Function):
 
         grad_P = _backward(P, u_all, s_all, inputs, clamp, keep, *ctx.params, grad_s_at)
         return (grad_P,) + (None,) * 12
+
+
+def _lean_args(W, surrogate, block, max_rate):
+    """The weights as ``P = [pre, delay-1, post]`` (a view when ``W`` is itself a view of such a
+    tensor, as :func:`hdsnn.learning.train` holds it) and the checked options of the lean functions."""
+    surrogate = surrogate if surrogate is not None else Surrogate()
+    block = check_int("block", block, minimum=1)
+    if max_rate is not None:
+        max_rate = check_real("max_rate", max_rate, 0.0, 1.0, open_min=True)
+    P = W.permute(1, 2, 0)
+    return (P if P.is_contiguous() else P.contiguous()), surrogate, block, max_rate
 
 
 def delay_lif(W, inputs, clamp=None, net: NetworkConfig | None = None, surrogate: Surrogate | None = None, *,
@@ -328,13 +338,7 @@ def delay_lif(W, inputs, clamp=None, net: NetworkConfig | None = None, surrogate
     torch.Size([3, 3, 3])
     """
     W, inputs, clamp, net, keep, scale = _check(W, inputs, clamp, net, keep, dropout)
-    surrogate = surrogate if surrogate is not None else Surrogate()
-    block = check_int("block", block, minimum=1)
-    if max_rate is not None:
-        max_rate = check_real("max_rate", max_rate, 0.0, 1.0, open_min=True)
-    P = W.permute(1, 2, 0)                  # [pre, delay-1, post]: a view when W is itself a view of such a tensor
-    if not P.is_contiguous():
-        P = P.contiguous()
+    P, surrogate, block, max_rate = _lean_args(W, surrogate, block, max_rate)
     return _DelayLIF.apply(P, inputs, clamp, keep, scale, net.beta, net.theta, net.reset, surrogate, block,
                            max_rate)
 
@@ -383,13 +387,7 @@ def delay_lif_counts(W, inputs, target, scored, clamp=None, net: NetworkConfig |
     if not isinstance(scored, torch.Tensor) or scored.dtype != torch.bool or tuple(scored.shape) != (B, L):
         raise ValueError(f"scored must be a bool tensor of shape (B={B}, L={L}); "
                          f"got {tuple(getattr(scored, 'shape', ()))}")
-    surrogate = surrogate if surrogate is not None else Surrogate()
-    block = check_int("block", block, minimum=1)
-    if max_rate is not None:
-        max_rate = check_real("max_rate", max_rate, 0.0, 1.0, open_min=True)
-    P = W.permute(1, 2, 0)
-    if not P.is_contiguous():
-        P = P.contiguous()
+    P, surrogate, block, max_rate = _lean_args(W, surrogate, block, max_rate)
     dev = P.device
     return _DelayLIFCounts.apply(P, inputs, clamp, keep, scale, target.to(dev).permute(0, 2, 1), scored.to(dev),
                                  net.beta, net.theta, net.reset, surrogate, block, max_rate)

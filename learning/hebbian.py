@@ -33,7 +33,7 @@ DEFAULT_GAIN = 2.5
 def _scale(raster, N: int, D: int, gain: float) -> float:
     p = float(raster.float().mean())
     if p == 0.0:
-        raise ValueError("raster has no spikes: the Hebbian rule needs at least one spike to normalise by")
+        raise ValueError("raster has no spikes: the weights are normalised by the firing probability")
     return gain / (N * D * p)
 
 

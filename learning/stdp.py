@@ -80,7 +80,7 @@ from hdsnn.config import _Record
 from hdsnn.validation import check_choice, check_int, check_raster, check_real
 
 from .context import context_matrix
-from .hebbian import DEFAULT_GAIN
+from .hebbian import DEFAULT_GAIN, _scale
 
 __all__ = ["STDPConfig", "STDPResult", "learn_stdp", "stdp_closed_form", "stdp_event_loop",
            "default_amplitude", "DEPRESSIONS", "UPDATES", "SIMULATORS"]
@@ -219,11 +219,7 @@ def default_amplitude(raster, D: int, gain: float = DEFAULT_GAIN, n_replays: int
     1.0
     """
     raster = check_raster("raster", raster)
-    M, N, T = raster.shape
-    p = float(raster.float().mean())
-    if p == 0.0:
-        raise ValueError("raster has no spikes: the STDP amplitude is normalised by the firing probability")
-    return gain / (N * D * p * density) / n_replays
+    return _scale(raster, raster.shape[1], D, gain) / (density * n_replays)
 
 
 @dataclass(frozen=True)
