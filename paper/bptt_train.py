@@ -51,7 +51,7 @@ from hdsnn import NetworkConfig, bernoulli_patterns
 from hdsnn.io import save_weights, write_json
 from hdsnn.learning import TrainConfig, train
 
-from ._common import parser
+from ._common import TRAINING, parser
 
 #: Sizes and epochs of the full benchmark and of --quick (an option given on the command line wins).
 FULL = {"N": 512, "M": 16, "T": 1000, "D": 41, "p_A": 1e-3, "epochs": 200}
@@ -72,9 +72,9 @@ def main(argv=None) -> dict:
     p.add_argument("--lr", type=float, default=TrainConfig.lr)
     # Measured on this benchmark (see the module docstring): the triangle surrogate of width 0.5 and no
     # dropout train; the fast sigmoid (alpha 15) stalls and dropout 0.37 makes the closed loop diverge.
-    p.add_argument("--dropout", type=float, default=0.0)
-    p.add_argument("--alpha", type=float, default=2.0)
-    p.add_argument("--surrogate", default="triangle", choices=("fast_sigmoid", "arctan", "triangle"))
+    p.add_argument("--dropout", type=float, default=TRAINING["dropout"])
+    p.add_argument("--alpha", type=float, default=TRAINING["alpha"])
+    p.add_argument("--surrogate", default=TRAINING["surrogate"], choices=("fast_sigmoid", "arctan", "triangle"))
     p.add_argument("--max-minutes", type=float, default=None, help="stop after this wall time (resumable)")
     p.add_argument("--optimizer", default=TrainConfig.optimizer, choices=("adamw", "sgd"))
     p.add_argument("--gain", type=float, default=TrainConfig.gain, help="Hebbian gain of the initialisation")

@@ -28,7 +28,7 @@ from hdsnn import NetworkConfig, bernoulli_patterns, recall
 from hdsnn.analysis.plots import save_figure
 from hdsnn.learning import TrainConfig, hebbian_init, least_squares_init, train
 
-from ._common import parser, run_parallel, save
+from ._common import TRAINING, parser, run_parallel, save
 
 THRESHOLD = 0.99
 
@@ -50,7 +50,7 @@ def f1_at(method: str, M: int, N: int, T: int, D: int, p: float, seed: int = 0) 
     elif method == "lstsq":
         W = least_squares_init(targets, D=D, tol=1e-6, progress=False)
     else:
-        config = TrainConfig(epochs=BPTT_EPOCHS, surrogate="triangle", alpha=2.0, dropout=0.0, stop_f1=THRESHOLD)
+        config = TrainConfig(epochs=BPTT_EPOCHS, stop_f1=THRESHOLD, **TRAINING)
         return train(targets, config=config, net=net, progress=False).best_f1     # eval-mode recall, best epoch
     # the patterns are independent draws: recalling the first EVAL_PATTERNS estimates the pooled F1 of all
     return recall(W, targets[:EVAL_PATTERNS], net, progress=False).scores.pooled()["f1"]

@@ -22,15 +22,14 @@ import time
 from hdsnn import NetworkConfig, TrialConfig, bernoulli_patterns, recall
 from hdsnn.learning import TrainConfig, hebbian_init, least_squares_init, train
 
-from ._common import benchmark_size, parser, save
+from ._common import TRAINING, benchmark_size, parser, save
 
-#: BPTT from the Hebbian initialisation, with the settings that train on this benchmark
-#: (paper/bptt_train.py: triangle surrogate of half-width 0.5, no dropout, AdamW lr 2e-3).
+#: BPTT from the Hebbian initialisation, with the settings that train on this benchmark (TRAINING).
 BPTT_EPOCHS = 10
 
 
 def _bptt(P, D):
-    config = TrainConfig(epochs=BPTT_EPOCHS, surrogate="triangle", alpha=2.0, dropout=0.0, stop_f1=1.0)
+    config = TrainConfig(epochs=BPTT_EPOCHS, stop_f1=1.0, **TRAINING)
     result = train(P, config=config, net=NetworkConfig(N=P.shape[1], D=D), progress=False)
     print(f"bptt: F1 {result.history[0]['f1']:.4f} (Hebbian init) -> {result.best_f1:.4f} in {result.epochs} epochs")
     return result.best_W

@@ -63,10 +63,10 @@ import torch
 from hdsnn import NetworkConfig, TrialConfig, bernoulli_patterns, recall
 from hdsnn.analysis import SearchConfig, find_groups, group_statistics
 from hdsnn.analysis.plots import save_figure
-from hdsnn.learning import STDPConfig, TrainConfig, hebbian_init, learn_stdp, train
+from hdsnn.learning import DEFAULT_GAIN, STDPConfig, TrainConfig, hebbian_init, learn_stdp, train
 from hdsnn.learning.stdp import default_amplitude
 
-from ._common import PAPER_SIZE, QUICK_SIZE, parser, save
+from ._common import PAPER_SIZE, QUICK_SIZE, TRAINING, parser, save
 
 P_FLIPS = (0.0, 0.1, 0.25, 0.5)
 
@@ -85,8 +85,9 @@ def evaluate(W, targets, D, mothers: int) -> dict:
     net = NetworkConfig(N=N, D=D)
     start = time.perf_counter()
     clean = recall(W, targets, net, progress=False)
-    out = {"f1": clean.scores.pooled()["f1"], "precision": clean.scores.pooled()["precision"],
-           "recall": clean.scores.pooled()["recall"], "runaway": int(clean.runaway.sum()), "robustness": {}}
+    pooled = clean.scores.pooled()
+    out = {"f1": pooled["f1"], "precision": pooled["precision"], "recall": pooled["recall"],
+           "runaway": int(clean.runaway.sum()), "robustness": {}}
     for p in P_FLIPS:
         trial = TrialConfig(pretime=50, posttime=50, p_flip=p, noise="redraw", seed=1)
         out["robustness"][str(p)] = recall(W, targets, net, trial, progress=False).scores.pooled()["f1"]
@@ -136,7 +137,7 @@ def learn_all(targets, D, quick: bool, bptt_seconds: float, bptt_epochs: int) ->
     M, N, T = targets.shape
     start = time.perf_counter()
     H = hebbian_init(targets, D=D)
-    weights = {"analytic": (H, time.perf_counter() - start, {"rule": "hebbian_init", "gain": 2.5})}
+    weights = {"analytic": (H, time.perf_counter() - start, {"rule": "hebbian_init", "gain": DEFAULT_GAIN})}
     lo, hi = float(H.min()), float(H.max())
     pair = default_amplitude(targets, D)                 # the analytic weight of one pair
     for label, settings in stdp_variants(quick):
@@ -145,7 +146,7 @@ def learn_all(targets, D, quick: bool, bptt_seconds: float, bptt_epochs: int) ->
         if bounds == "analytic":
             settings.update(w_min=lo, w_max=hi)
         elif bounds == "pair":                           # a synapse holds at most one pair's weight
-            settings.update(w_min=-0.7 * pair, w_max=pair)
+            settings.update(w_min=-STDPConfig().beta * pair, w_max=pair)
         if settings.pop("scale", None) == "mass":        # the window's total weight is that of the narrow one
             settings["a_plus"] = pair * (1.0 - math.exp(-1.0 / settings["tau_plus"])) / settings.get("n_replays", 1)
         cfg = STDPConfig(**settings)
@@ -153,8 +154,7 @@ def learn_all(targets, D, quick: bool, bptt_seconds: float, bptt_epochs: int) ->
         weights[label] = (r.W, r.seconds, {"config": cfg.to_dict(), "implementation": r.method,
                                            "a_plus": r.a_plus, "a_minus": r.a_minus})
         print(f"  {label:<40} learned in {r.seconds:6.2f} s ({r.method})", flush=True)
-    cfg = TrainConfig(epochs=bptt_epochs, surrogate="triangle", alpha=2.0, dropout=0.0, stop_f1=1.0,
-                      max_seconds=bptt_seconds, seed=0)
+    cfg = TrainConfig(epochs=bptt_epochs, stop_f1=1.0, max_seconds=bptt_seconds, seed=0, **TRAINING)
     res = train(targets, config=cfg, net=NetworkConfig(N=N, D=D), progress=False)
     weights["bptt"] = (res.best_W, res.seconds, {"config": cfg.to_dict(), "epochs": res.epochs,
                                                  "init_f1": res.history[0]["f1"], "best_f1": res.best_f1})
