@@ -7,12 +7,9 @@ Every function takes already computed results (numpy arrays, dicts from
 """
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
+from matplotlib.figure import Figure
+import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 __all__ = ["plot_sliding_f1", "plot_pattern_scores", "plot_timing_errors", "plot_isi_cv",
            "plot_cross_correlogram", "plot_weights", "plot_groups", "plot_motifs"]
@@ -27,7 +24,8 @@ def plot_sliding_f1(f1: np.ndarray, D: int, width: int, dt_ms: float = 1.0):
     1
     """
     t = np.arange(f1.shape[1]) * dt_ms
-    fig, ax = plt.subplots(figsize=(9, 3.5))
+    fig = Figure(figsize=(9, 3.5))
+    ax = fig.subplots()
     ax.axvspan(0, D * dt_ms, color="0.9", label="trigger window")
     for row in f1:
         ax.plot(t, row, color="tab:blue", alpha=0.25, lw=0.7)
@@ -52,7 +50,8 @@ def plot_pattern_scores(scores: dict):
     >>> len(plot_pattern_scores({"k=0": s}).axes)
     3
     """
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.5), sharey=True)
+    fig = Figure(figsize=(12, 3.5))
+    axes = fig.subplots(1, 3, sharey=True)
     width = 0.8 / max(len(scores), 1)
     for ax, name in zip(axes, ("precision", "recall", "f1")):
         for i, (label, s) in enumerate(scores.items()):
@@ -79,7 +78,8 @@ def plot_timing_errors(stats: dict, dt_ms: float = 1.0):
     """
     steps = np.array(sorted(stats["histogram"]), dtype=int)
     counts = np.array([stats["histogram"][s] for s in steps])
-    fig, ax = plt.subplots(figsize=(5, 3.5))
+    fig = Figure(figsize=(5, 3.5))
+    ax = fig.subplots()
     ax.bar(steps * dt_ms, counts, width=0.8 * dt_ms, color="tab:blue")
     ax.set_yscale("symlog", linthresh=1)
     ax.set_xlabel("recall - target (ms)")
@@ -100,7 +100,8 @@ def plot_isi_cv(isi: dict, bins_ms: int = 50):
     >>> len(plot_isi_cv({"target": s}).axes)
     2
     """
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.5))
+    fig = Figure(figsize=(10, 3.5))
+    (a, b) = fig.subplots(1, 2)
     for label, s in isi.items():
         x = s["isi_ms"]
         if x.size:
@@ -126,7 +127,8 @@ def plot_cross_correlogram(cch: dict):
     >>> len(plot_cross_correlogram({"lags_ms": np.arange(-2, 3.0), "counts": np.array([1, 0, 9, 0, 1])}).axes)
     1
     """
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    fig = Figure(figsize=(6, 3.5))
+    ax = fig.subplots()
     ax.bar(cch["lags_ms"], cch["counts"], width=0.9 * (cch["lags_ms"][1] - cch["lags_ms"][0])
            if len(cch["lags_ms"]) > 1 else 0.9, color="tab:purple")
     ax.set_yscale("symlog", linthresh=1)
@@ -147,7 +149,8 @@ def plot_weights(W: np.ndarray, dt_ms: float = 1.0):
     """
     W = np.asarray(W)
     nz = W[W != 0]
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.5))
+    fig = Figure(figsize=(10, 3.5))
+    (a, b) = fig.subplots(1, 2)
     a.hist(nz, bins=100, color="0.3")
     a.set_yscale("log")
     a.set_xlabel("weight")
@@ -173,7 +176,8 @@ def plot_groups(stats: dict, example=None, dt_ms: float = 1.0):
     >>> len(plot_groups(group_statistics([g]), g).axes)     # four panels and a colour bar
     5
     """
-    fig, axes = plt.subplots(1, 4, figsize=(15, 3.5))
+    fig = Figure(figsize=(15, 3.5))
+    axes = fig.subplots(1, 4)
     for ax, key, label in zip(axes, ("size", "span_steps", "path_length"),
                               ("spikes per group", "span (steps)", "longest causal path (links)")):
         hist = stats[key]["histogram"]
@@ -206,7 +210,8 @@ def plot_motifs(motifs: list, n: int = 6, dt_ms: float = 1.0):
     >>> len(plot_motifs([{"neurons": [3, 1], "lags_steps": [0, 4], "n_occurrences": 5}]).axes)
     1
     """
-    fig, ax = plt.subplots(figsize=(7, 3.5))
+    fig = Figure(figsize=(7, 3.5))
+    ax = fig.subplots()
     for i, m in enumerate(sorted(motifs, key=lambda x: -x["n_occurrences"])[:n]):
         lags = np.asarray(m["lags_steps"]) * dt_ms
         ax.plot(lags, np.full(lags.size, i), "-o", color=f"C{i}")

@@ -1,28 +1,13 @@
-"""Figures (matplotlib, Agg backend, PNG and SVG)."""
+"""The recall figure: target and recalled raster of one pattern (matplotlib object API)."""
 from __future__ import annotations
 
-from pathlib import Path
+from matplotlib.figure import Figure
+import torch
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
-
-from hdsnn.validation import check_int, check_raster  # noqa: E402
+from hdsnn.io import save_figure
+from hdsnn.validation import check_int, check_raster
 
 __all__ = ["plot_recall", "save_figure"]
-
-
-def save_figure(fig, stem) -> list[Path]:
-    """Save ``fig`` as ``stem.png`` and ``stem.svg``; returns both paths."""
-    stem = Path(stem)
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    paths = [stem.with_suffix(".png"), stem.with_suffix(".svg")]
-    fig.savefig(paths[0], dpi=150)
-    fig.savefig(paths[1])
-    plt.close(fig)
-    return paths
 
 
 def plot_recall(target, recalled, D: int, pattern: int = 0, dt_ms: float = 1.0, title: str | None = None):
@@ -60,7 +45,8 @@ def plot_recall(target, recalled, D: int, pattern: int = 0, dt_ms: float = 1.0, 
                          f"and {tuple(recalled.shape)}")
     pattern = check_int("pattern", pattern, minimum=0, maximum=target.shape[0] - 1)
     tgt, rec = target[pattern], recalled[pattern]
-    fig, ax = plt.subplots(figsize=(10, 5))
+    fig = Figure(figsize=(10, 5))
+    ax = fig.subplots()
     ax.axvspan(0, D * dt_ms, color="0.9", label="trigger window")
     n, t = torch.nonzero(tgt, as_tuple=True)
     ax.scatter(t * dt_ms, n, s=18, facecolors="none", edgecolors="0.4", linewidths=0.8, label="target")

@@ -108,7 +108,7 @@ def analyze(targets, recalled, D: int, out, *, W=None, net: NetworkConfig | None
     >>> rep["scores"]["exact"]["pooled"]["f1"] > 0.9
     True
     """
-    rec, tgt = (x.cpu().numpy() for x in check_raster_pair(recalled, targets))
+    tgt, rec = (x.cpu().numpy() for x in check_raster_pair(targets, recalled))
     M, N, T = tgt.shape
     D = check_int("D", D, minimum=1, maximum=T - 1)
     dt_ms = check_real("dt_ms", dt_ms, 0.0, open_min=True)
@@ -128,8 +128,8 @@ def analyze(targets, recalled, D: int, out, *, W=None, net: NetworkConfig | None
         files.extend(str(p) for p in save_figure(f, out / stem))
 
     # scores
-    exact = score(rec, tgt, D)
-    matches = {k: match_spikes(rec, tgt, D, k) for k in tolerances}
+    exact = score(tgt, rec, D)
+    matches = {k: match_spikes(tgt, rec, D, k) for k in tolerances}
     k_max = max(tolerances)
     errors = timing_error_stats(matches[k_max], dt_ms)
     report["scores"] = {"exact": exact.to_dict(),
@@ -140,11 +140,11 @@ def analyze(targets, recalled, D: int, out, *, W=None, net: NetworkConfig | None
                                                              "fn": m.per_neuron().fn.tolist()}}
                                      for k, m in matches.items()},
                         "timing_errors": errors}
-    f1_t = sliding_f1(torch.from_numpy(rec), torch.from_numpy(tgt), width=sliding_width)
+    f1_t = sliding_f1(torch.from_numpy(tgt), torch.from_numpy(rec), width=sliding_width)
     report["sliding_f1"] = {"width": sliding_width, "mean_over_patterns": _list(f1_t.mean(0)),
                             "free_run_mean": float(f1_t[:, D:].mean())}
     stage("scores")
-    dist = spike_train_distances(rec, tgt, D, dt_ms, progress=progress)
+    dist = spike_train_distances(tgt, rec, D, dt_ms, progress=progress)
     report["distances"] = {"tau_ms": dist["tau_ms"], "cost_per_ms": dist["cost_per_ms"], "gap_ms": dist["gap_ms"],
                            "van_rossum": _summary(dist["van_rossum"]), "victor_purpura": _summary(dist["victor_purpura"]),
                            "per_neuron": {"van_rossum": _list(dist["van_rossum"]),
@@ -163,7 +163,7 @@ def analyze(targets, recalled, D: int, out, *, W=None, net: NetworkConfig | None
                         "isi_histogram": {"edges_ms": edges.tolist(), "counts": hist.tolist()},
                         "cv": _summary(isi[label]["cv"]), "cv_per_neuron": _list(isi[label]["cv"]),
                         "fano": _summary(fano), "fano_per_neuron": _list(fano)}
-    cch = cross_correlograms(rec, tgt, start=D, dt_ms=dt_ms, window=20)
+    cch = cross_correlograms(tgt, rec, start=D, dt_ms=dt_ms, window=20)
     stats["cross_correlogram"] = {"lags_ms": cch["lags_ms"].tolist(), "counts": cch["counts"].tolist()}
     report["statistics"] = stats
     stage("statistics")

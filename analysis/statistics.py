@@ -127,7 +127,7 @@ def fano_factors(raster, start: int = 0) -> np.ndarray:
     return out
 
 
-def cross_correlograms(recalled, target, start: int = 0, dt_ms: float = 1.0, window: int = 20) -> dict:
+def cross_correlograms(targets, recalled, start: int = 0, dt_ms: float = 1.0, window: int = 20) -> dict:
     """Cross-correlogram of each neuron's recall against its own target, summed over neurons.
 
     For each neuron the free-run windows of all trials are laid end to end
@@ -137,7 +137,7 @@ def cross_correlograms(recalled, target, start: int = 0, dt_ms: float = 1.0, win
 
     Parameters
     ----------
-    recalled, target : bool arrays ``(M, N, T)``
+    targets, recalled : bool arrays ``(M, N, T)``
     start : int
         First step used.
     dt_ms : float
@@ -154,7 +154,7 @@ def cross_correlograms(recalled, target, start: int = 0, dt_ms: float = 1.0, win
     --------
     >>> tgt = np.zeros((1, 1, 100), bool); tgt[0, 0, [20, 60]] = True
     >>> rec = np.zeros((1, 1, 100), bool); rec[0, 0, [22, 62]] = True
-    >>> c = cross_correlograms(rec, tgt, window=3)
+    >>> c = cross_correlograms(tgt, rec, window=3)
     >>> c["lags_ms"].tolist(), c["counts"].tolist()
     ([-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0], [0, 0, 0, 0, 0, 2, 0])
     """
@@ -164,9 +164,9 @@ def cross_correlograms(recalled, target, start: int = 0, dt_ms: float = 1.0, win
     from elephant.spike_train_correlation import cross_correlation_histogram
 
     rec, start = _window(recalled, start, "recalled")
-    tgt = _as_numpy("target", target)
+    tgt = _as_numpy("targets", targets)
     if rec.shape != tgt.shape:
-        raise ValueError(f"recalled and target must have the same shape (M, N, T); got {rec.shape} and {tgt.shape}")
+        raise ValueError(f"targets and recalled must have the same shape (M, N, T); got {tgt.shape} and {rec.shape}")
     dt_ms = check_real("dt_ms", dt_ms, 0.0, open_min=True)
     window = check_int("window", window, minimum=0)
     M, N, T = rec.shape

@@ -1,12 +1,9 @@
-"""Scores with a timing tolerance, spike-timing errors and spike-train distances.
+"""Spike-timing errors and spike-train distances of a recall.
 
-A recalled spike matches a target spike of the same neuron and pattern when
-their steps differ by at most ``k``; each spike matches at most once
-(one-to-one). Per train the matching has the largest possible number of
-pairs and, among those, the smallest total ``|error|`` (an assignment
-problem solved by ``scipy.optimize.linear_sum_assignment``). With ``k = 0`` it is exact matching, so :func:`tolerant_score`
-equals :func:`hdsnn.analysis.score`. Counts run over the free-run window
-``t >= D``.
+The one-to-one matching within ``k`` steps (:func:`match_spikes`,
+:func:`tolerant_score`) is part of the model contract and lives in
+:mod:`hdsnn.models.scores`; it is exported here too. Counts run over the
+free-run window ``t >= D``.
 
 Distances between recall and target use Elephant's
 ``spike_train_dissimilarity`` (van Rossum and Victor-Purpura).
@@ -14,142 +11,12 @@ Distances between recall and target use Elephant's
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
-
 import numpy as np
 
+from hdsnn.models.scores import Matching, match_spikes, tolerant_score
 from hdsnn.validation import check_int, check_raster_pair, check_real
 
-from .scores import Scores
-
 __all__ = ["Matching", "match_spikes", "tolerant_score", "timing_error_stats", "spike_train_distances"]
-
-
-@dataclass(frozen=True)
-class Matching:
-    """One-to-one matching of recalled to target spikes.
-
-    Attributes
-    ----------
-    tp, fp, fn : int arrays ``(M, N)``
-        Matched, unmatched recalled, unmatched target spikes per pattern and neuron.
-    pattern, neuron, target_step, recall_step : int arrays ``(K,)``
-        The K matched pairs.
-    k : int
-        Tolerance in steps.
-    """
-
-    tp: np.ndarray
-    fp: np.ndarray
-    fn: np.ndarray
-    pattern: np.ndarray
-    neuron: np.ndarray
-    target_step: np.ndarray
-    recall_step: np.ndarray
-    k: int
-
-    @property
-    def errors(self) -> np.ndarray:
-        """Timing errors ``recall - target`` of the matched pairs, in steps."""
-        return self.recall_step - self.target_step
-
-    def per_pattern(self) -> Scores:
-        """Counts summed over neurons, as :class:`hdsnn.analysis.Scores`."""
-        return Scores(self.tp.sum(1), self.fp.sum(1), self.fn.sum(1))
-
-    def per_neuron(self) -> Scores:
-        """Counts summed over patterns: a :class:`Scores` whose entries are neurons."""
-        return Scores(self.tp.sum(0), self.fp.sum(0), self.fn.sum(0))
-
-
-def _assign(g: np.ndarray, r: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Most matches within ``k`` steps; among those, the smallest total ``|error|``."""
-    from scipy.optimize import linear_sum_assignment
-
-    err = np.abs(g[:, None] - r[None, :])
-    allowed = err <= k
-    if not allowed.any():
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    big = (k + 1) * (min(g.size, r.size) + 1)          # one more match outweighs any error total
-    gi, ri = linear_sum_assignment(np.where(allowed, err - big, 0))
-    keep = allowed[gi, ri]
-    return gi[keep], ri[keep]
-
-
-def _events(raster: np.ndarray, start: int):
-    m, n, t = np.nonzero(raster[:, :, start:])
-    N = raster.shape[1]
-    return (m * N + n).astype(np.int64), (t + start).astype(np.int64)
-
-
-def match_spikes(recalled, target, D: int = 0, k: int = 0) -> Matching:
-    """Match recalled to target spikes one to one within ``k`` steps, over ``t >= D``.
-
-    Parameters
-    ----------
-    recalled, target : bool arrays ``(M, N, T)``
-    D : int
-        Start of the scored window (the trigger window length).
-    k : int
-        Tolerance in steps (>= 0).
-
-    Returns
-    -------
-    Matching
-
-    Examples
-    --------
-    >>> tgt = np.zeros((1, 1, 20), bool); tgt[0, 0, [5, 10]] = True
-    >>> rec = np.zeros((1, 1, 20), bool); rec[0, 0, [6, 15]] = True
-    >>> m = match_spikes(rec, tgt, k=1)
-    >>> int(m.tp.sum()), int(m.fp.sum()), int(m.fn.sum()), m.errors.tolist()
-    (1, 1, 1, [1])
-    """
-    rec, tgt = (x.cpu().numpy() for x in check_raster_pair(recalled, target))
-    M, N, T = tgt.shape
-    D = check_int("D", D, minimum=0, maximum=T - 1)
-    k = check_int("k", k, minimum=0)
-    rkey, rt = _events(rec, D)
-    gkey, gt = _events(tgt, D)
-    n_rec = np.bincount(rkey, minlength=M * N)
-    n_tgt = np.bincount(gkey, minlength=M * N)
-    r_start = np.cumsum(n_rec) - n_rec
-    g_start = np.cumsum(n_tgt) - n_tgt
-    tp = np.zeros(M * N, dtype=np.int64)
-    pairs_key, pairs_g, pairs_r = [], [], []
-    if k == 0:                                   # exact: one vectorised intersection
-        both = np.intersect1d(rkey * T + rt, gkey * T + gt, assume_unique=True)
-        key, step = both // T, both % T
-        np.add.at(tp, key, 1)
-        pairs_key, pairs_g, pairs_r = [key], [step], [step]
-    else:
-        for key in np.flatnonzero((n_rec > 0) & (n_tgt > 0)).tolist():
-            r = rt[r_start[key]: r_start[key] + n_rec[key]].tolist()
-            g = gt[g_start[key]: g_start[key] + n_tgt[key]].tolist()
-            gi, ri = _assign(np.asarray(g), np.asarray(r), k)
-            found = gi.size
-            pairs_g.extend(np.asarray(g)[gi].tolist())
-            pairs_r.extend(np.asarray(r)[ri].tolist())
-            tp[key] = found
-            pairs_key.append(np.full(found, key, dtype=np.int64))
-        pairs_g, pairs_r = [np.asarray(pairs_g, dtype=np.int64)], [np.asarray(pairs_r, dtype=np.int64)]
-    key = np.concatenate(pairs_key) if pairs_key else np.zeros(0, np.int64)
-    shape = (M, N)
-    return Matching(tp.reshape(shape), (n_rec - tp).reshape(shape), (n_tgt - tp).reshape(shape),
-                    key // N, key % N, np.concatenate(pairs_g), np.concatenate(pairs_r), k)
-
-
-def tolerant_score(recalled, target, D: int, k: int = 1) -> Scores:
-    """Per-pattern scores with a ±``k``-step tolerance (one-to-one matching).
-
-    Examples
-    --------
-    >>> tgt = np.zeros((1, 2, 30), bool); tgt[0, 0, 12] = True
-    >>> rec = np.zeros((1, 2, 30), bool); rec[0, 0, 13] = True
-    >>> float(tolerant_score(rec, tgt, D=5, k=0).f1[0]), float(tolerant_score(rec, tgt, D=5, k=1).f1[0])
-    (0.0, 1.0)
-    """
-    return match_spikes(recalled, target, D, k).per_pattern()
 
 
 def timing_error_stats(matching: Matching, dt_ms: float = 1.0) -> dict:
@@ -163,7 +30,7 @@ def timing_error_stats(matching: Matching, dt_ms: float = 1.0) -> dict:
     --------
     >>> tgt = np.zeros((1, 1, 20), bool); tgt[0, 0, [5, 10]] = True
     >>> rec = np.zeros((1, 1, 20), bool); rec[0, 0, [5, 12]] = True
-    >>> timing_error_stats(match_spikes(rec, tgt, k=2))["mean_ms"]
+    >>> timing_error_stats(match_spikes(tgt, rec, k=2))["mean_ms"]
     1.0
     """
     dt_ms = check_real("dt_ms", dt_ms, 0.0, open_min=True)
@@ -190,7 +57,7 @@ def _concatenated(raster: np.ndarray, start: int, gap: int) -> list[np.ndarray]:
     return np.split(times, np.cumsum(counts)[:-1])
 
 
-def spike_train_distances(recalled, target, D: int, dt_ms: float = 1.0, tau_ms: float = 5.0,
+def spike_train_distances(targets, recalled, D: int, dt_ms: float = 1.0, tau_ms: float = 5.0,
                           cost_per_ms: float = 0.5, progress: bool | None = None) -> dict:
     """Van Rossum and Victor-Purpura distances between each neuron's recall and target.
 
@@ -203,7 +70,7 @@ def spike_train_distances(recalled, target, D: int, dt_ms: float = 1.0, tau_ms: 
 
     Parameters
     ----------
-    recalled, target : bool arrays ``(M, N, T)``
+    targets, recalled : bool arrays ``(M, N, T)``
     D : int
         Start of the free-run window.
     dt_ms : float
@@ -224,7 +91,7 @@ def spike_train_distances(recalled, target, D: int, dt_ms: float = 1.0, tau_ms: 
     --------
     >>> tgt = np.zeros((1, 2, 50), bool); tgt[0, 0, 20] = True
     >>> rec = np.zeros((1, 2, 50), bool); rec[0, 0, 22] = True
-    >>> d = spike_train_distances(rec, tgt, D=10, cost_per_ms=0.25, progress=False)
+    >>> d = spike_train_distances(tgt, rec, D=10, cost_per_ms=0.25, progress=False)
     >>> [round(float(x), 6) for x in d["victor_purpura"]]
     [0.5, 0.0]
     """
@@ -233,7 +100,7 @@ def spike_train_distances(recalled, target, D: int, dt_ms: float = 1.0, tau_ms: 
     from elephant.spike_train_dissimilarity import van_rossum_distance, victor_purpura_distance
     from tqdm.auto import tqdm
 
-    rec, tgt = (x.cpu().numpy() for x in check_raster_pair(recalled, target))
+    tgt, rec = (x.cpu().numpy() for x in check_raster_pair(targets, recalled))
     M, N, T = tgt.shape
     D = check_int("D", D, minimum=0, maximum=T - 1)
     dt_ms = check_real("dt_ms", dt_ms, 0.0, open_min=True)

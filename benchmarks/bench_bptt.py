@@ -135,13 +135,13 @@ def main(argv=None) -> dict:
 
     from hdsnn.io import write_json
     from hdsnn.learning import hebbian_init
-    from hdsnn.learning.bptt import _scored_targets
+    from hdsnn.learning.bptt import scored_targets
     from hdsnn.models import bernoulli_patterns, make_trials
 
     targets = bernoulli_patterns(args.M, args.N, args.T, args.p_A, seed=0)
     W = hebbian_init(targets, D=args.D)
     trials = make_trials(targets, args.D)
-    aligned, scored = _scored_targets(trials, targets, args.D)
+    aligned, scored = scored_targets(trials, targets, args.D)
     runs = {}
     with tempfile.TemporaryDirectory() as tmp:
         data = os.path.join(tmp, "data.npz")

@@ -45,25 +45,23 @@ def _store(part: str, data: dict) -> None:
 
 
 def exact(args) -> None:
-    from hdsnn.models import recall_brian2
-
     P, W = _paper()
     start = time.perf_counter()
     ref = hdsnn.recall(W, P, progress=False)
     torch_s = time.perf_counter() - start
     start = time.perf_counter()
-    r = recall_brian2(W, P, target=args.target)
+    r = hdsnn.recall(W, P, simulator="brian2", target=args.target)
     wall = time.perf_counter() - start
     same = [bool(torch.equal(r.full[m], ref.full[m])) for m in range(P.shape[0])]
-    data = {"target": args.target, "synapses": r.n_synapses, "patterns_identical": sum(same),
+    data = {"target": args.target, "synapses": r.provenance["n_synapses"], "patterns_identical": sum(same),
             "patterns": len(same), "rasters_identical": all(same),
             "torch_f1": ref.scores.pooled()["f1"], "brian2_f1": r.scores.pooled()["f1"],
-            "export_s": r.export_seconds, "build_s": r.build_seconds, "run_s": r.run_seconds,
+            "export_s": r.seconds["export"], "build_s": r.seconds["build"], "run_s": r.seconds["simulate"],
             "brian2_wall_s": wall, "torch_wall_s": torch_s, "brian2_over_torch": wall / torch_s,
             "peak_rss_gib": _peak_rss_gib()}
-    print(f"paper benchmark, Brian2 {args.target}: {r.n_synapses} synapses; identical rasters for "
+    print(f"paper benchmark, Brian2 {args.target}: {r.provenance['n_synapses']} synapses; identical rasters for "
           f"{sum(same)}/{len(same)} patterns; pooled F1 torch {data['torch_f1']:.4f}, Brian2 {data['brian2_f1']:.4f}")
-    print(f"export {r.export_seconds:.2f} s + build {r.build_seconds:.2f} s + run {r.run_seconds:.2f} s "
+    print(f"export {r.seconds['export']:.2f} s + build {r.seconds['build']:.2f} s + run {r.seconds['simulate']:.2f} s "
           f"= {wall:.2f} s wall (goal < 30 s); torch {torch_s:.2f} s; ratio Brian2/torch {wall / torch_s:.1f}")
     _store(f"exact_{args.target}", data)
 
@@ -100,7 +98,6 @@ def memory(args) -> None:
 
 
 def dense(args) -> None:
-    from hdsnn.models import recall_brian2
     from hdsnn.models.export import check_memory
 
     P, W = _paper()
@@ -117,11 +114,11 @@ def dense(args) -> None:
         return
     print(f"estimate {data['estimate_gib']:.2f} GiB fits the budget: running {n} synapses")
     start = time.perf_counter()
-    r = recall_brian2(W, P[:args.patterns], budget_bytes=budget)
+    r = hdsnn.recall(W, P[:args.patterns], simulator="brian2", budget_gb=args.budget_gb)
     wall = time.perf_counter() - start
-    data.update(refused=False, patterns=args.patterns, wall_s=wall, run_s=r.run_seconds,
+    data.update(refused=False, patterns=args.patterns, wall_s=wall, run_s=r.seconds["simulate"],
                 f1=r.scores.pooled()["f1"], peak_rss_gib=_peak_rss_gib())
-    print(f"ran {n} synapses, {args.patterns} patterns in {wall:.1f} s (run {r.run_seconds:.1f} s), "
+    print(f"ran {n} synapses, {args.patterns} patterns in {wall:.1f} s (run {r.seconds['simulate']:.1f} s), "
           f"pooled F1 {data['f1']:.4f}, peak resident memory {data['peak_rss_gib']:.2f} GiB")
     _store("dense_run", data)
 
@@ -142,7 +139,7 @@ def main(argv=None) -> None:
 
 
 def neurons(args) -> None:
-    from hdsnn.models.brian2_neurons import benchmark_neurons
+    from hdsnn.paper.biophysical import benchmark_neurons
 
     _store("neurons_quick" if args.quick else "neurons", benchmark_neurons(quick=args.quick))
 

@@ -1,4 +1,11 @@
-"""Parameters as small immutable records, validated on construction.
+"""Parameters as small immutable records that declare their constraints as data.
+
+Each field of a record is declared once with :func:`param`: its default, its
+range or choices, its unit and its help text. The record validates every field
+on construction from that declaration (a quantity is converted to the field's
+unit, see :mod:`hdsnn.units`), and the command line builds its options from
+the same declarations (:func:`options`), so a default, a range or a unit is
+written in one place only.
 
 Three records cover the model contract of DESIGN.md:
 
@@ -7,14 +14,25 @@ Three records cover the model contract of DESIGN.md:
   target rasters);
 - :class:`TrialConfig`: how a pattern is recalled (pretime, cue semantics and
   the paper's trigger perturbations).
+
+Examples
+--------
+>>> [(o.name, o.default, o.help) for o in options(NetworkConfig)][:2]
+[('N', 1024, 'number of neurons'), ('D', 41, 'number of synaptic delays per neuron pair, 1 .. D steps')]
+>>> NetworkConfig(beta=1.5)
+Traceback (most recent call last):
+...
+ValueError: beta must be in [0.0, 1.0); got 1.5
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 
-from .validation import check_choice, check_int, check_probability, check_real
+from .units import magnitude
+from .validation import check_choice, check_int, check_real
 
-__all__ = ["NetworkConfig", "PatternConfig", "TrialConfig", "RESETS", "CUE_MODES", "NOISE_MODES"]
+__all__ = ["Record", "param", "options", "Option", "NetworkConfig", "PatternConfig", "TrialConfig",
+           "RESETS", "CUE_MODES", "NOISE_MODES", "PATTERN_KINDS"]
 
 RESETS = ("zero", "subtract")
 CUE_MODES = ("clamp", "or")
@@ -22,8 +40,98 @@ NOISE_MODES = ("redraw", "flip")
 PATTERN_KINDS = ("bernoulli", "sparse")
 
 
-class _Record:
-    """Mixin: dict round trip for JSON metadata."""
+def param(default, help: str, *, minimum=None, maximum=None, open_min: bool = False, open_max: bool = False,
+          choices: tuple | None = None, unit: str | None = None, cli: bool = True):
+    """A record field with its constraints, unit and help, as dataclass metadata.
+
+    ``minimum``/``maximum`` bound numbers (``open_*``: strict); ``choices``
+    lists the allowed strings; ``unit`` is the unit a float is read in (a
+    quantity is converted); ``cli=False`` keeps the field off the command line.
+    """
+    spec = {"help": help, "minimum": minimum, "maximum": maximum, "open_min": open_min, "open_max": open_max,
+            "choices": None if choices is None else tuple(choices), "unit": unit, "cli": cli}
+    return field(default=default, metadata={"hdsnn": spec})
+
+
+@dataclass(frozen=True)
+class Option:
+    """One declared field of a record, as the command line sees it."""
+
+    name: str
+    kind: str                   # 'int', 'float', 'str' or 'bool'
+    optional: bool              # None allowed
+    default: object
+    help: str
+    minimum: object = None
+    maximum: object = None
+    open_min: bool = False
+    open_max: bool = False
+    choices: tuple | None = None
+    unit: str | None = None
+    cli: bool = True
+
+
+def _kind(annotation) -> tuple[str, bool]:
+    text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", str(annotation))
+    parts = [p.strip() for p in text.split("|")]
+    kinds = [p for p in parts if p != "None"]
+    if len(kinds) != 1 or kinds[0] not in ("int", "float", "str", "bool"):
+        raise TypeError(f"a param field must be int, float, str or bool (optionally | None); got {text}")
+    return kinds[0], "None" in parts
+
+
+def options(record) -> list[Option]:
+    """The declared fields of a record class (or instance), in order."""
+    out = []
+    for f in fields(record):
+        spec = f.metadata.get("hdsnn")
+        if spec is None:
+            continue
+        kind, optional = _kind(f.type)
+        default = f.default if f.default is not MISSING else None
+        out.append(Option(f.name, kind, optional, default, **spec))
+    return out
+
+
+def check_option(option: Option, value):
+    """Validate one value against its declaration; returns the value as stored."""
+    name = option.name
+    if value is None:
+        if option.optional:
+            return None
+        raise ValueError(f"{name} must be given (None is not allowed)")
+    if option.unit is not None:
+        value = magnitude(name, value, option.unit)
+    if option.kind == "int":
+        return check_int(name, value, option.minimum, option.maximum)
+    if option.kind == "float":
+        return check_real(name, value, option.minimum, option.maximum, open_min=option.open_min,
+                          open_max=option.open_max)
+    if option.kind == "bool":
+        if not isinstance(value, bool):
+            raise ValueError(f"{name} must be True or False; got {value!r}")
+        return value
+    if option.choices is not None:
+        return check_choice(name, value, option.choices)
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be a string; got {value!r} ({type(value).__name__})")
+    return value
+
+
+class Record:
+    """Base of the frozen parameter records: validation from the declarations, dict round trip.
+
+    Subclasses are frozen dataclasses whose fields are declared with :func:`param`;
+    cross-field rules go in ``_check(self)``.
+    """
+
+    def __post_init__(self):
+        for option in options(self):
+            object.__setattr__(self, option.name, check_option(option, getattr(self, option.name)))
+        self._check()
+
+    def _check(self) -> None:
+        """Rules that involve several fields (none by default)."""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -40,7 +148,7 @@ class _Record:
 
 
 @dataclass(frozen=True)
-class NetworkConfig(_Record):
+class NetworkConfig(Record):
     """The recurrent population and its neuron model.
 
     Parameters
@@ -64,24 +172,16 @@ class NetworkConfig(_Record):
     0.7
     """
 
-    N: int = 1024
-    D: int = 41
-    beta: float = 0.7
-    theta: float = 1.0
-    reset: str = "zero"
-    dt_ms: float = 1.0
-
-    def __post_init__(self):
-        object.__setattr__(self, "N", check_int("N", self.N, minimum=1))
-        object.__setattr__(self, "D", check_int("D", self.D, minimum=1))
-        object.__setattr__(self, "beta", check_real("beta", self.beta, 0.0, 1.0, open_max=True))
-        object.__setattr__(self, "theta", check_real("theta", self.theta, 0.0, open_min=True))
-        check_choice("reset", self.reset, RESETS)
-        object.__setattr__(self, "dt_ms", check_real("dt_ms", self.dt_ms, 0.0, open_min=True))
+    N: int = param(1024, "number of neurons", minimum=1)
+    D: int = param(41, "number of synaptic delays per neuron pair, 1 .. D steps", minimum=1)
+    beta: float = param(0.7, "membrane leak per step", minimum=0.0, maximum=1.0, open_max=True)
+    theta: float = param(1.0, "firing threshold", minimum=0.0, open_min=True)
+    reset: str = param("zero", "reset after a spike: to zero, or subtract theta", choices=RESETS)
+    dt_ms: float = param(1.0, "duration of one time step", minimum=0.0, open_min=True, unit="ms", cli=False)
 
 
 @dataclass(frozen=True)
-class PatternConfig(_Record):
+class PatternConfig(Record):
     """The stored target patterns.
 
     Parameters
@@ -111,30 +211,22 @@ class PatternConfig(_Record):
     'bernoulli'
     """
 
-    M: int = 16
-    N: int = 1024
-    T: int = 1000
-    p_A: float = 1e-3
-    kind: str = "bernoulli"
-    E_S: float = 4.0
-    p_SM: float = 0.005
-    min_isi: int = 4
-    seed: int = 0
-
-    def __post_init__(self):
-        object.__setattr__(self, "M", check_int("M", self.M, minimum=1))
-        object.__setattr__(self, "N", check_int("N", self.N, minimum=1))
-        object.__setattr__(self, "T", check_int("T", self.T, minimum=2))
-        object.__setattr__(self, "p_A", check_probability("p_A", self.p_A))
-        check_choice("kind", self.kind, PATTERN_KINDS)
-        object.__setattr__(self, "E_S", check_real("E_S", self.E_S, 0.0, open_min=True))
-        object.__setattr__(self, "p_SM", check_probability("p_SM", self.p_SM))
-        object.__setattr__(self, "min_isi", check_int("min_isi", self.min_isi, minimum=1))
-        object.__setattr__(self, "seed", check_int("seed", self.seed, minimum=0))
+    M: int = param(16, "number of patterns", minimum=1)
+    N: int = param(1024, "number of neurons", minimum=1)
+    T: int = param(1000, "steps per pattern (1 step = 1 ms)", minimum=2)
+    p_A: float = param(1e-3, "firing probability per neuron per step", minimum=0.0, maximum=1.0,
+                       open_min=True, open_max=True)
+    kind: str = param("bernoulli", "bernoulli(p_A) rasters or the paper's sparse generative model",
+                      choices=PATTERN_KINDS)
+    E_S: float = param(4.0, "standard deviation of the sparse model's logit evidence", minimum=0.0, open_min=True)
+    p_SM: float = param(0.005, "fraction of entries kept by the sparse model", minimum=0.0, maximum=1.0,
+                        open_min=True, open_max=True)
+    min_isi: int = param(4, "minimum inter-spike interval of the sparse model (steps)", minimum=1)
+    seed: int = param(0, "random seed", minimum=0)
 
 
 @dataclass(frozen=True)
-class TrialConfig(_Record):
+class TrialConfig(Record):
     """How one pattern is recalled (DESIGN.md recall protocol, PAPER.md perturbations).
 
     Parameters
@@ -165,26 +257,14 @@ class TrialConfig(_Record):
     'redraw'
     """
 
-    pretime: int = 0
-    posttime: int = 0
-    cue: str = "clamp"
-    trigger_steps: int | None = None
-    p_flip: float = 0.0
-    noise: str = "redraw"
-    silenced: int = 0
-    seed: int = 0
-
-    def __post_init__(self):
-        object.__setattr__(self, "pretime", check_int("pretime", self.pretime, minimum=0))
-        object.__setattr__(self, "posttime", check_int("posttime", self.posttime, minimum=0))
-        check_choice("cue", self.cue, CUE_MODES)
-        if self.trigger_steps is not None:
-            object.__setattr__(
-                self, "trigger_steps", check_int("trigger_steps", self.trigger_steps, minimum=0)
-            )
-        object.__setattr__(
-            self, "p_flip", check_probability("p_flip", self.p_flip, open_interval=False)
-        )
-        check_choice("noise", self.noise, NOISE_MODES)
-        object.__setattr__(self, "silenced", check_int("silenced", self.silenced, minimum=0))
-        object.__setattr__(self, "seed", check_int("seed", self.seed, minimum=0))
+    pretime: int = param(0, "steps of spontaneous activity before the trigger", minimum=0)
+    posttime: int = param(0, "steps after the pattern", minimum=0)
+    cue: str = param("clamp", "clamp: spikes forced to the cue, membrane held at 0; or: cue OR-ed with the network",
+                     choices=CUE_MODES)
+    trigger_steps: int | None = param(None, "steps of the trigger window that carry the cue (default: all D)",
+                                      minimum=0)
+    p_flip: float = param(0.0, "probability of perturbing each cue entry", minimum=0.0, maximum=1.0)
+    noise: str = param("redraw", "redraw: fresh Bernoulli at the cue's rate; flip: invert the entry",
+                       choices=NOISE_MODES)
+    silenced: int = param(0, "neurons (the first ones) whose cue is removed", minimum=0)
+    seed: int = param(0, "seed of pretime, posttime and noise draws", minimum=0)

@@ -10,6 +10,7 @@ leaves a half-written file under the final name. Loading uses
 """
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import tempfile
@@ -21,14 +22,17 @@ import torch
 
 from .validation import check_raster, check_weights
 
-__all__ = ["save_raster", "load_raster", "save_weights", "load_weights", "write_json", "read_meta"]
+__all__ = ["save_raster", "load_raster", "save_weights", "load_weights", "write_json", "read_meta", "save_figure",
+           "atomic_write", "replace_atomically"]
 
 FORMAT = 1
 
 
 def _version() -> str:
-    from . import __version__
-    return __version__
+    try:
+        return importlib.metadata.version("hdsnn")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def replace_atomically(path, write_to, suffix: str = ".tmp") -> Path:
@@ -53,7 +57,8 @@ def replace_atomically(path, write_to, suffix: str = ".tmp") -> Path:
     return path
 
 
-def _atomic_write(path: Path, write) -> Path:
+def atomic_write(path, write) -> Path:
+    """Write a file atomically: ``write(handle)`` fills a binary handle on a temporary file, then it is renamed."""
     def write_to(tmp):
         with open(tmp, "wb") as handle:
             write(handle)
@@ -69,7 +74,7 @@ def _save_npz(path, kind: str, key: str, array: np.ndarray, meta: dict) -> Path:
     path = Path(path)
     if path.suffix != ".npz":
         raise ValueError(f"path must end in .npz; got {str(path)!r}")
-    return _atomic_write(path, lambda h: np.savez_compressed(h, **{key: array, "meta": text}))
+    return atomic_write(path, lambda h: np.savez_compressed(h, **{key: array, "meta": text}))
 
 
 def _load_npz(path, kind: str, key: str) -> tuple[np.ndarray, dict]:
@@ -175,4 +180,22 @@ def read_meta(path, kind: str) -> dict:
 def write_json(path, data: dict) -> Path:
     """Write JSON atomically (indented, keys sorted)."""
     text = json.dumps(data, indent=2, sort_keys=True).encode()
-    return _atomic_write(Path(path), lambda h: h.write(text))
+    return atomic_write(Path(path), lambda h: h.write(text))
+
+
+def save_figure(fig, stem) -> list[Path]:
+    """Save a matplotlib ``Figure`` as ``stem.png`` (150 dpi) and ``stem.svg``, each atomically; returns both paths.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from matplotlib.figure import Figure
+    >>> fig = Figure(); _ = fig.subplots().plot([0, 1])
+    >>> [p.suffix for p in save_figure(fig, Path(tempfile.mkdtemp()) / "line")]
+    ['.png', '.svg']
+    """
+    stem = Path(stem)
+    paths = [stem.with_name(stem.name + ".png"), stem.with_name(stem.name + ".svg")]
+    for path, kw in zip(paths, ({"format": "png", "dpi": 150}, {"format": "svg"})):
+        replace_atomically(path, lambda tmp, kw=kw: fig.savefig(tmp, **kw), suffix=path.suffix)
+    return paths

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 __all__ = [
+    "check_device",
     "check_int",
     "check_real",
     "check_probability",
@@ -97,6 +98,30 @@ def check_choice(name: str, value, choices: Iterable[str]) -> str:
     return value
 
 
+def check_device(name: str, device) -> "torch.device":
+    """Check a torch device: ``'cpu'``, or ``'cuda'`` / ``'cuda:K'`` where CUDA is available.
+
+    Examples
+    --------
+    >>> check_device("device", "cpu")
+    device(type='cpu')
+    >>> check_device("device", "foo")
+    Traceback (most recent call last):
+    ...
+    ValueError: device must be 'cpu', 'cuda' or 'cuda:K'; got 'foo'
+    """
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"{name} must be 'cpu', 'cuda' or 'cuda:K'; got {device!r}") from None
+    if dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"{name} must be 'cpu', 'cuda' or 'cuda:K'; got {device!r}")
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"{name} {device!r} needs a CUDA GPU, and torch finds none here (torch "
+                         f"{torch.__version__}); use {name} 'cpu'")
+    return dev
+
+
 def check_raster(name: str, raster, *, ndim: int = 3) -> torch.Tensor:
     """Return a boolean tensor view of a spike raster after checking it.
 
@@ -122,14 +147,23 @@ def check_raster(name: str, raster, *, ndim: int = 3) -> torch.Tensor:
     return raster
 
 
-def check_raster_pair(recalled, target) -> tuple[torch.Tensor, torch.Tensor]:
-    """Check a recalled raster and its target: both rasters ``(M, N, T)`` of the same shape."""
+def check_raster_pair(targets, recalled) -> tuple[torch.Tensor, torch.Tensor]:
+    """Check target rasters and their recall: both ``(M, N, T)`` of the same shape; returns ``(targets, recalled)``.
+
+    Examples
+    --------
+    >>> t = torch.zeros(2, 3, 10, dtype=torch.bool)
+    >>> check_raster_pair(t, t[:1])
+    Traceback (most recent call last):
+    ...
+    ValueError: targets and recalled must have the same shape (M, N, T); got (2, 3, 10) and (1, 3, 10)
+    """
+    targets = check_raster("targets", targets)
     recalled = check_raster("recalled", recalled)
-    target = check_raster("target", target)
-    if recalled.shape != target.shape:
-        raise ValueError(f"recalled and target must have the same shape (M, N, T); got "
-                         f"{tuple(recalled.shape)} and {tuple(target.shape)}")
-    return recalled, target
+    if recalled.shape != targets.shape:
+        raise ValueError(f"targets and recalled must have the same shape (M, N, T); got "
+                         f"{tuple(targets.shape)} and {tuple(recalled.shape)}")
+    return targets, recalled
 
 
 def check_weights(name: str, W, N: int | None = None, D: int | None = None) -> torch.Tensor:

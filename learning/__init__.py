@@ -1,24 +1,31 @@
-"""How weights are found: analytic Hebbian rule, exact least squares, BPTT and STDP.
+"""How weights are found: Hebbian rule, least squares, BPTT and STDP, behind ``learn(targets, method)``.
 
 Examples
 --------
->>> from hdsnn.learning import hebbian_init, least_squares_init
+>>> from hdsnn.learning import learn, LEARNERS
+>>> sorted(LEARNERS)
+['bptt', 'hebbian', 'lstsq', 'stdp']
 """
-from .context import context_matrix, deconvolved_target, dense_context
-from .hebbian import DEFAULT_GAIN, hebbian_init, hebbian_init_dense
+from .context import check_patterns, context_matrix, deconvolved_target, dense_context
+from .hebbian import DEFAULT_GAIN, hebbian_init, hebbian_init_dense, hebbian_scale, masked_hebbian_init
 from .least_squares import LSTSQ_GAIN, least_squares_init, least_squares_pinv
+from .surrogate import Surrogate, spike
+from .delay_lif import delay_lif, delay_lif_counts, delay_lif_dense
+from .bptt import TrainConfig, TrainResult, f1_loss, f1_loss_from_counts, learning_rate, train
+from .stdp import STDPConfig, stdp_closed_form, stdp_event_loop
+from .stdp_brian2 import stdp_brian2
+from .learn import LEARNERS, HebbianOptions, Learned, LstsqOptions, StdpOptions, learn
 
 __all__ = [
-    "hebbian_init", "hebbian_init_dense", "DEFAULT_GAIN",
+    # the learning front door
+    "learn", "Learned", "LEARNERS", "HebbianOptions", "LstsqOptions", "StdpOptions",
+    # analytic rules
+    "hebbian_init", "hebbian_init_dense", "masked_hebbian_init", "hebbian_scale", "DEFAULT_GAIN",
     "least_squares_init", "least_squares_pinv", "LSTSQ_GAIN",
-    "context_matrix", "deconvolved_target", "dense_context",
+    "context_matrix", "deconvolved_target", "dense_context", "check_patterns",
+    # gradient learning
+    "Surrogate", "spike", "delay_lif", "delay_lif_counts", "delay_lif_dense",
+    "TrainConfig", "TrainResult", "train", "f1_loss", "f1_loss_from_counts", "learning_rate",
+    # STDP
+    "STDPConfig", "stdp_closed_form", "stdp_event_loop", "stdp_brian2",
 ]
-from .surrogate import Surrogate, spike  # noqa: E402
-from .delay_lif import delay_lif, delay_lif_counts, delay_lif_dense  # noqa: E402
-from .bptt import TrainConfig, TrainResult, f1_loss, f1_loss_from_counts, learning_rate, train  # noqa: E402
-
-__all__ += ["Surrogate", "spike", "delay_lif", "delay_lif_counts", "delay_lif_dense",
-            "TrainConfig", "TrainResult", "train", "f1_loss", "f1_loss_from_counts", "learning_rate"]
-from .stdp import STDPConfig, STDPResult, learn_stdp, stdp_closed_form, stdp_event_loop  # noqa: E402
-
-__all__ += ["STDPConfig", "STDPResult", "learn_stdp", "stdp_closed_form", "stdp_event_loop"]

@@ -11,7 +11,7 @@ pooled over the patterns of the batch. The spikes ``s`` are the hard spikes
 of the forward pass, so the loss is the exact ``1 - F1`` of the training run;
 its gradient reaches ``W`` through the surrogate. After every epoch the
 weights are evaluated in eval mode (hard threshold, no dropout) with
-:func:`hdsnn.models.simulate` and :func:`hdsnn.analysis.score`; training stops
+:func:`hdsnn.models.simulate` and :func:`hdsnn.models.scores.score`; training stops
 early once the pooled F1 reaches ``stop_f1``.
 
 Memory: the weights are held as one tensor in the layout ``[pre, delay-1, post]``
@@ -37,13 +37,16 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from hdsnn.config import NetworkConfig, TrialConfig, _Record
-from hdsnn.validation import check_choice, check_int, check_raster, check_real, check_weights
+from hdsnn.config import NetworkConfig, Record, TrialConfig, param
+from hdsnn.io import save_figure, write_json
+from hdsnn.models.scores import score
+from hdsnn.validation import check_device, check_int, check_raster, check_real, check_weights
 
 from .checkpoint import load_checkpoint, optimizer_state, save_checkpoint
 from .delay_lif import BACKWARD_BLOCK, delay_lif_counts
 from .hebbian import DEFAULT_GAIN, hebbian_init
 from .surrogate import SURROGATES, Surrogate
+from .training_figure import plot_training
 
 __all__ = ["TrainConfig", "TrainResult", "train", "f1_loss", "f1_loss_from_counts", "learning_rate"]
 
@@ -52,7 +55,7 @@ INITS = ("hebbian", "random")
 
 
 @dataclass(frozen=True)
-class TrainConfig(_Record):
+class TrainConfig(Record):
     """Settings of BPTT training.
 
     Parameters
@@ -113,61 +116,39 @@ class TrainConfig(_Record):
     'adamw'
     """
 
-    epochs: int = 200
-    batch_size: int | None = None
-    optimizer: str = "adamw"
-    lr: float = 2e-3
-    lr_min: float = 0.0
-    warmup: int = 5
-    momentum: float = 0.99
-    weight_decay: float = 0.0
-    dropout: float = 0.37
-    clip: float | None = 1.0
-    surrogate: str = "fast_sigmoid"
-    alpha: float = 15.0
-    init: str = "hebbian"
-    gain: float = DEFAULT_GAIN
-    init_std: float = 1.0
-    stop_f1: float | None = 1.0
-    checkpoint_every: int = 5
-    eval_max_rate: float | None = 0.05
-    train_max_rate: float | None = 0.05
-    block: int = BACKWARD_BLOCK
-    seed: int = 0
-    max_seconds: float | None = None
-    device: str = "cpu"
+    epochs: int = param(200, "maximum number of epochs", minimum=1)
+    batch_size: int | None = param(None, "patterns per gradient step (default: all)", minimum=1)
+    optimizer: str = param("adamw", "optimizer", choices=OPTIMIZERS)
+    lr: float = param(2e-3, "peak learning rate", minimum=0.0, open_min=True)
+    lr_min: float = param(0.0, "learning rate at the end of the cosine decay (<= lr)", minimum=0.0)
+    warmup: int = param(5, "epochs of linear warm-up", minimum=0)
+    momentum: float = param(0.99, "SGD momentum", minimum=0.0, maximum=1.0, open_max=True)
+    weight_decay: float = param(0.0, "weight decay", minimum=0.0)
+    dropout: float = param(0.37, "dropout on synaptic currents", minimum=0.0, maximum=1.0, open_max=True)
+    clip: float | None = param(1.0, "maximum gradient norm (default: no clipping)", minimum=0.0, open_min=True)
+    surrogate: str = param("fast_sigmoid", "surrogate derivative of the threshold", choices=tuple(SURROGATES))
+    alpha: float = param(15.0, "sharpness of the surrogate", minimum=0.0, open_min=True)
+    init: str = param("hebbian", "initialisation rule when no weights are given", choices=INITS)
+    gain: float = param(DEFAULT_GAIN, "Hebbian gain of the initialisation", minimum=0.0, open_min=True)
+    init_std: float = param(1.0, "std of the random initialisation, in theta / sqrt(N D p)", minimum=0.0,
+                            open_min=True)
+    stop_f1: float | None = param(1.0, "stop at this eval-mode pooled F1 (default: run every epoch)",
+                                  minimum=0.0, maximum=1.0)
+    checkpoint_every: int = param(5, "epochs between checkpoints", minimum=1)
+    eval_max_rate: float | None = param(0.05, "runaway guard of the eval-mode recall", minimum=0.0, maximum=1.0,
+                                        open_min=True)
+    train_max_rate: float | None = param(0.05, "runaway guard of the training runs", minimum=0.0, maximum=1.0,
+                                         open_min=True)
+    block: int = param(BACKWARD_BLOCK, "steps per block of the backward pass", minimum=1)
+    seed: int = param(0, "seed of initialisation, order and dropout", minimum=0)
+    max_seconds: float | None = param(None, "stop after the epoch that passes this wall time (default: none)",
+                                      minimum=0.0, open_min=True, unit="s")
+    device: str = param("cpu", "torch device: cpu or cuda")
 
-    def __post_init__(self):
-        set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
-        set_("epochs", check_int("epochs", self.epochs, minimum=1))
-        if self.batch_size is not None:
-            set_("batch_size", check_int("batch_size", self.batch_size, minimum=1))
-        check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        set_("lr", check_real("lr", self.lr, 0.0, open_min=True))
-        set_("lr_min", check_real("lr_min", self.lr_min, 0.0, self.lr))
-        set_("warmup", check_int("warmup", self.warmup, minimum=0))
-        set_("momentum", check_real("momentum", self.momentum, 0.0, 1.0, open_max=True))
-        set_("weight_decay", check_real("weight_decay", self.weight_decay, 0.0))
-        set_("dropout", check_real("dropout", self.dropout, 0.0, 1.0, open_max=True))
-        if self.clip is not None:
-            set_("clip", check_real("clip", self.clip, 0.0, open_min=True))
-        check_choice("surrogate", self.surrogate, tuple(SURROGATES))
-        set_("alpha", check_real("alpha", self.alpha, 0.0, open_min=True))
-        check_choice("init", self.init, INITS)
-        set_("gain", check_real("gain", self.gain, 0.0, open_min=True))
-        set_("init_std", check_real("init_std", self.init_std, 0.0, open_min=True))
-        if self.stop_f1 is not None:
-            set_("stop_f1", check_real("stop_f1", self.stop_f1, 0.0, 1.0))
-        set_("checkpoint_every", check_int("checkpoint_every", self.checkpoint_every, minimum=1))
-        if self.eval_max_rate is not None:
-            set_("eval_max_rate", check_real("eval_max_rate", self.eval_max_rate, 0.0, 1.0, open_min=True))
-        if self.train_max_rate is not None:
-            set_("train_max_rate", check_real("train_max_rate", self.train_max_rate, 0.0, 1.0, open_min=True))
-        set_("block", check_int("block", self.block, minimum=1))
-        set_("seed", check_int("seed", self.seed, minimum=0))
-        if self.max_seconds is not None:
-            set_("max_seconds", check_real("max_seconds", self.max_seconds, 0.0, open_min=True))
-        check_choice("device", str(self.device).split(":")[0], ("cpu", "cuda"))
+    def _check(self):
+        if self.lr_min > self.lr:
+            raise ValueError(f"lr_min must be in [0.0, {self.lr}]; got {self.lr_min}")
+        check_device("device", self.device)
 
 
 @dataclass(frozen=True)
@@ -274,7 +255,6 @@ def _optimizer(W, config: TrainConfig):
 
 
 def _evaluate(W, trials, targets, net, config):
-    from hdsnn.analysis import score
     from hdsnn.models import simulate
 
     sim = simulate(W.detach(), trials.inputs, trials.clamp, net, max_rate=config.eval_max_rate,
@@ -282,7 +262,7 @@ def _evaluate(W, trials, targets, net, config):
     recalled = trials.extract(sim.raster)
     D = net.D
     correct = (recalled[:, :, D:] == targets[:, :, D:]).all(dim=1).double().mean(dim=0)   # per step
-    return score(recalled, targets, D), int(sim.runaway.sum()), correct
+    return score(targets, recalled, D), int(sim.runaway.sum()), correct
 
 
 def train(targets, W0=None, config: TrainConfig | None = None, net: NetworkConfig | None = None, *,
@@ -391,7 +371,7 @@ def train(targets, W0=None, config: TrainConfig | None = None, net: NetworkConfi
     bar = tqdm(total=config.epochs, initial=epoch, desc="bptt", unit="epoch", disable=_quiet(progress))
     bar.set_postfix(f1=f"{history[-1]['f1']:.4f}")
     inputs, clamp = trials.inputs.to(device), trials.clamp.to(device)
-    aligned, scored = _scored_targets(trials, targets, D)                # the free run of each pattern
+    aligned, scored = scored_targets(trials, targets, D)                # the free run of each pattern
     aligned, scored = aligned.to(device), scored.to(device)
     n_target = targets[:, :, D:].sum(dim=(1, 2))
     while not done and epoch < config.epochs:
@@ -440,9 +420,6 @@ def train(targets, W0=None, config: TrainConfig | None = None, net: NetworkConfi
             break
     bar.close()
     if out is not None:
-        from hdsnn.io import write_json
-        from .training_figure import plot_training
-        from hdsnn.analysis.plots import save_figure
 
         write_json(out / "history.json", {**identity, "history": history, "best_f1": best_f1,
                                           "epochs": epoch})
@@ -451,7 +428,7 @@ def train(targets, W0=None, config: TrainConfig | None = None, net: NetworkConfi
                        time.perf_counter() - start_time)
 
 
-def _scored_targets(trials, targets, D):
+def scored_targets(trials, targets, D):
     """Targets at their place in the trials, and the scored steps: the free run ``onset+D .. onset+T-1``."""
     M, N, T = targets.shape
     L = trials.inputs.shape[2]

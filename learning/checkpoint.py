@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hdsnn.io import _atomic_write
+from hdsnn.io import atomic_write
 
 __all__ = ["save_checkpoint", "load_checkpoint", "optimizer_arrays", "optimizer_state"]
 
@@ -80,7 +80,7 @@ def save_checkpoint(path, *, W: torch.Tensor, best_W: torch.Tensor, optimizer: t
     path = Path(path)
     if path.suffix != ".npz":
         raise ValueError(f"checkpoint path must end in .npz; got {str(path)!r}")
-    return _atomic_write(path, lambda h: np.savez(h, **arrays))
+    return atomic_write(path, lambda h: np.savez(h, **arrays))
 
 
 def load_checkpoint(path) -> dict:

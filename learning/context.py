@@ -14,10 +14,11 @@ import torch
 
 from hdsnn.validation import check_int, check_raster, check_real
 
-__all__ = ["context_matrix", "deconvolved_target", "dense_context"]
+__all__ = ["context_matrix", "deconvolved_target", "dense_context", "check_patterns"]
 
 
-def _check(raster, D):
+def check_patterns(raster, D):
+    """Check target patterns ``(M, N, T)`` and a number of delays ``1 <= D < T``; returns them."""
     raster = check_raster("raster", raster)
     D = check_int("D", D, minimum=1)
     M, N, T = raster.shape
@@ -38,7 +39,7 @@ def context_matrix(raster, D: int) -> sp.csr_matrix:
     >>> context_matrix(r, D=2).toarray().astype(int).tolist()   # t=2: (1, d=1); t=3: (1, d=2)
     [[0, 0, 1, 0], [0, 0, 0, 1], [0, 0, 0, 0]]
     """
-    raster, D = _check(raster, D)
+    raster, D = check_patterns(raster, D)
     M, N, T = raster.shape
     mu, i, t0 = (x.numpy() for x in torch.nonzero(raster, as_tuple=True))
     d = np.arange(1, D + 1)
@@ -62,7 +63,7 @@ def deconvolved_target(raster, D: int, beta: float = 0.7) -> sp.csr_matrix:
     >>> deconvolved_target(r, D=2, beta=0.5).toarray().ravel().tolist()
     [1.0, -0.5, 0.0]
     """
-    raster, D = _check(raster, D)
+    raster, D = check_patterns(raster, D)
     beta = check_real("beta", beta, 0.0, 1.0, open_max=True)
     M, N, T = raster.shape
     mu, j, t = (x.numpy() for x in torch.nonzero(raster, as_tuple=True))
@@ -86,7 +87,7 @@ def dense_context(raster, D: int) -> torch.Tensor:
     >>> dense_context(r, 2)[0].int().tolist()
     [[0, 0, 1, 0], [0, 0, 0, 1], [0, 0, 0, 0]]
     """
-    raster, D = _check(raster, D)
+    raster, D = check_patterns(raster, D)
     M, N, T = raster.shape
     x = raster.float()
     # window starting at t-D: x[..., t-D : t]; reversed so index d-1 is step t-d

@@ -19,9 +19,9 @@ import torch
 
 from hdsnn.validation import check_real
 
-from .context import _check, context_matrix, deconvolved_target, dense_context
+from .context import check_patterns, context_matrix, deconvolved_target, dense_context
 
-__all__ = ["hebbian_init", "hebbian_init_dense", "DEFAULT_GAIN"]
+__all__ = ["hebbian_init", "hebbian_init_dense", "masked_hebbian_init", "hebbian_scale", "DEFAULT_GAIN"]
 
 #: Default gain g, measured by ``python -m paper.gain_scan`` on the paper benchmark
 #: (N=1024, T=1000, D=41, p_A=1e-3): the gain with the best worst-case pooled F1
@@ -30,7 +30,8 @@ __all__ = ["hebbian_init", "hebbian_init_dense", "DEFAULT_GAIN"]
 DEFAULT_GAIN = 2.5
 
 
-def _scale(raster, N: int, D: int, gain: float) -> float:
+def hebbian_scale(raster, N: int, D: int, gain: float) -> float:
+    """The Hebbian normalisation ``g / (N D p)``, ``p`` the patterns' firing probability."""
     p = float(raster.float().mean())
     if p == 0.0:
         raise ValueError("raster has no spikes: the weights are normalised by the firing probability")
@@ -66,14 +67,14 @@ def hebbian_init(raster, D: int = 41, beta: float = 0.7, gain: float = DEFAULT_G
     >>> W.shape, W.dtype
     (torch.Size([20, 20, 5]), torch.float32)
     """
-    raster, D = _check(raster, D)
+    raster, D = check_patterns(raster, D)
     beta = check_real("beta", beta, 0.0, 1.0, open_max=True)
     gain = check_real("gain", gain, 0.0, open_min=True)
     M, N, T = raster.shape
     pairs = (deconvolved_target(raster, D, beta).T @ context_matrix(raster, D)).tocoo()  # (N, N*D)
     W = torch.zeros(N * N * D, dtype=dtype)
     flat = torch.from_numpy(pairs.row.astype(np.int64) * (N * D) + pairs.col)
-    W[flat] = torch.from_numpy(pairs.data * _scale(raster, N, D, gain)).to(dtype)
+    W[flat] = torch.from_numpy(pairs.data * hebbian_scale(raster, N, D, gain)).to(dtype)
     return W.reshape(N, N, D)
 
 
@@ -90,7 +91,7 @@ def hebbian_init_dense(raster, D: int = 41, beta: float = 0.7, gain: float = DEF
     >>> torch.allclose(hebbian_init_dense(r, D=5), hebbian_init(r, D=5))
     True
     """
-    raster, D = _check(raster, D)
+    raster, D = check_patterns(raster, D)
     beta = check_real("beta", beta, 0.0, 1.0, open_max=True)
     gain = check_real("gain", gain, 0.0, open_min=True)
     M, N, T = raster.shape
@@ -99,4 +100,43 @@ def hebbian_init_dense(raster, D: int = 41, beta: float = 0.7, gain: float = DEF
         x = raster[mu].to(torch.float64)
         target = x[:, D:] - beta * x[:, D - 1:T - 1]              # (N, T-D)
         acc += target @ dense_context(raster[mu:mu + 1], D)[0].to(torch.float64)
-    return (acc * _scale(raster, N, D, gain)).to(dtype).reshape(N, N, D)
+    return (acc * hebbian_scale(raster, N, D, gain)).to(dtype).reshape(N, N, D)
+
+
+def masked_hebbian_init(raster, mask, beta: float = 0.7, gain: float | None = None,
+                        compensate: bool = True) -> torch.Tensor:
+    """Hebbian weights restricted to the synapses of a mask.
+
+    ``hebbian_init`` on all ``N x N x D`` entries, then zero outside the
+    mask. With ``compensate`` the kept weights are divided by the fraction of
+    entries the mask keeps, so that a target spike still receives an input
+    close to the gain (the rule's normalisation assumes every channel exists).
+
+    Parameters
+    ----------
+    raster : bool array ``(M, N, T)``
+    mask : bool tensor ``(N, N, D)``
+    beta, gain : float
+        As for :func:`hdsnn.learning.hebbian_init` (gain: its default).
+    compensate : bool
+
+    Examples
+    --------
+    >>> from hdsnn.models import bernoulli_patterns, random_mask
+    >>> P = bernoulli_patterns(2, 30, 100, 0.05, seed=0)
+    >>> m = random_mask(30, 8, p_connect=0.5, seed=0)
+    >>> W = masked_hebbian_init(P, m)
+    >>> bool((W[~m] == 0).all())
+    True
+    """
+    mask = torch.as_tensor(mask).to(torch.bool)
+    if mask.ndim != 3 or mask.shape[0] != mask.shape[1]:
+        raise ValueError(f"mask must have shape (N, N, D); got {tuple(mask.shape)}")
+    density = float(mask.float().mean())
+    if density == 0.0:
+        raise ValueError("mask has no synapse")
+    W = hebbian_init(raster, D=mask.shape[2], beta=beta, gain=DEFAULT_GAIN if gain is None else gain)
+    if W.shape != mask.shape:
+        raise ValueError(f"mask has shape {tuple(mask.shape)} but the patterns give W of shape {tuple(W.shape)}")
+    W = W * mask
+    return W / density if compensate else W

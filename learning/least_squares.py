@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 
 from hdsnn.validation import check_int, check_real
 
-from .context import _check, context_matrix, deconvolved_target, dense_context
+from .context import check_patterns, context_matrix, deconvolved_target, dense_context
 
 __all__ = ["least_squares_init", "least_squares_pinv", "LSTSQ_GAIN"]
 
@@ -61,7 +61,7 @@ def least_squares_init(raster, D: int = 41, beta: float = 0.7, gain: float = LST
     >>> torch.allclose(W.double(), least_squares_pinv(r, D=4), atol=1e-5)
     True
     """
-    raster, D = _check(raster, D)
+    raster, D = check_patterns(raster, D)
     beta = check_real("beta", beta, 0.0, 1.0, open_max=True)
     gain = check_real("gain", gain, 0.0, open_min=True)
     tol = check_real("tol", tol, 0.0, open_min=True)
@@ -104,7 +104,7 @@ def least_squares_pinv(raster, D: int = 41, beta: float = 0.7, gain: float = LST
     >>> least_squares_pinv(bernoulli_patterns(1, 6, 30, 0.1), D=3).shape
     torch.Size([6, 6, 3])
     """
-    raster, D = _check(raster, D)
+    raster, D = check_patterns(raster, D)
     M, N, T = raster.shape
     if N * D > 4096 or M * (T - D) > 4096:
         raise ValueError(f"least_squares_pinv is for tiny problems (N*D and M*(T-D) <= 4096); "

@@ -31,7 +31,7 @@ and *acts* on ``j``'s membrane at step ``a = t0 + d = r + 1``.
   so that both equal the additive updates at the initial weight and vanish at
   the bound they move toward (then clips, for safety).
 
-Protocol (:func:`learn_stdp`): every pattern is replayed (clamped) ``n_replays``
+Protocol (``hdsnn.learn(targets, 'stdp')``): every pattern is replayed (clamped) ``n_replays``
 times, in epochs (pattern 0, 1, ..., M-1, then again), back to back, with
 plasticity on and recurrent transmission off: the spikes are the pattern's,
 synaptic events only update traces and weights. Two choices make the rule
@@ -69,29 +69,27 @@ Two torch implementations, vectorised over ``W``:
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 import torch
 
-from hdsnn.config import _Record
-from hdsnn.validation import check_choice, check_int, check_raster, check_real
+from hdsnn.config import Record, param
+from hdsnn.validation import check_int, check_raster
 
 from .context import context_matrix
-from .hebbian import DEFAULT_GAIN, _scale
+from .hebbian import DEFAULT_GAIN, hebbian_scale
 
-__all__ = ["STDPConfig", "STDPResult", "learn_stdp", "stdp_closed_form", "stdp_event_loop",
-           "default_amplitude", "DEPRESSIONS", "UPDATES", "SIMULATORS"]
+__all__ = ["STDPConfig", "stdp_closed_form", "stdp_event_loop", "default_amplitude", "check_stdp_inputs",
+           "mask_density", "DEPRESSIONS", "UPDATES"]
 
 DEPRESSIONS = ("mirrored", "exponential")
 UPDATES = ("additive", "multiplicative")
-SIMULATORS = ("torch", "brian2")
 
 
 @dataclass(frozen=True)
-class STDPConfig(_Record):
+class STDPConfig(Record):
     """Parameters of the STDP rule and of the replay protocol.
 
     Parameters
@@ -131,37 +129,26 @@ class STDPConfig(_Record):
     ValueError: update='multiplicative' needs finite bounds w_min < w_init < w_max; got w_min=None, w_max=None
     """
 
-    n_replays: int = 1
-    tau_plus: float | None = None
-    depression: str = "mirrored"
-    tau_minus: float | None = None
-    a_plus: float | None = None
-    a_minus: float | None = None
-    gain: float = DEFAULT_GAIN
-    beta: float = 0.7
-    update: str = "additive"
-    w_min: float | None = None
-    w_max: float | None = None
-    w_init: float = 0.0
+    n_replays: int = param(1, "replays of every pattern", minimum=1)
+    tau_plus: float | None = param(None, "potentiation window time constant in steps (default: narrow, an "
+                                         "arrival one step before the spike only)", minimum=0.0, open_min=True)
+    depression: str = param("mirrored", "mirrored: the analytic -beta term; exponential: "
+                                        "a_minus * exp(-lag / tau_minus)", choices=DEPRESSIONS)
+    tau_minus: float | None = param(None, "exponential depression time constant in steps (default: the "
+                                          "spike's own step only)", minimum=0.0, open_min=True)
+    a_plus: float | None = param(None, "potentiation amplitude (default: gain / (N D p) / replays, the Hebbian "
+                                       "rule's scale)", minimum=0.0, open_min=True)
+    a_minus: float | None = param(None, "exponential depression amplitude (default: beta * a_plus)", minimum=0.0)
+    gain: float = param(DEFAULT_GAIN, "gain of the default amplitude", minimum=0.0, open_min=True)
+    beta: float = param(0.7, "membrane leak per step: the mirrored term is -beta * a_plus", minimum=0.0,
+                        maximum=1.0, open_max=True)
+    update: str = param("additive", "additive (clipped to the bounds) or multiplicative soft bounds",
+                        choices=UPDATES)
+    w_min: float | None = param(None, "lower weight bound (default: none)")
+    w_max: float | None = param(None, "upper weight bound (default: none)")
+    w_init: float = param(0.0, "initial weight of every synapse")
 
-    def __post_init__(self):
-        set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
-        set_("n_replays", check_int("n_replays", self.n_replays, minimum=1))
-        for name in ("tau_plus", "tau_minus"):
-            if getattr(self, name) is not None:
-                set_(name, check_real(name, getattr(self, name), 0.0, open_min=True))
-        check_choice("depression", self.depression, DEPRESSIONS)
-        if self.a_plus is not None:
-            set_("a_plus", check_real("a_plus", self.a_plus, 0.0, open_min=True))
-        if self.a_minus is not None:
-            set_("a_minus", check_real("a_minus", self.a_minus, 0.0))
-        set_("gain", check_real("gain", self.gain, 0.0, open_min=True))
-        set_("beta", check_real("beta", self.beta, 0.0, 1.0, open_max=True))
-        check_choice("update", self.update, UPDATES)
-        set_("w_init", check_real("w_init", self.w_init))
-        for name in ("w_min", "w_max"):
-            if getattr(self, name) is not None:
-                set_(name, check_real(name, getattr(self, name)))
+    def _check(self):
         lo = -math.inf if self.w_min is None else self.w_min
         hi = math.inf if self.w_max is None else self.w_max
         if self.update == "multiplicative":
@@ -219,38 +206,11 @@ def default_amplitude(raster, D: int, gain: float = DEFAULT_GAIN, n_replays: int
     1.0
     """
     raster = check_raster("raster", raster)
-    return _scale(raster, raster.shape[1], D, gain) / (density * n_replays)
+    return hebbian_scale(raster, raster.shape[1], D, gain) / (density * n_replays)
 
 
-@dataclass(frozen=True)
-class STDPResult:
-    """Outcome of :func:`learn_stdp`.
-
-    Attributes
-    ----------
-    W : torch.Tensor
-        Learned weights ``(N, N, D)``, index ``[post, pre, delay-1]`` (zero outside the mask).
-    a_plus, a_minus : float
-        Amplitudes used.
-    simulator : str
-        ``'torch'`` or ``'brian2'``.
-    method : str
-        ``'closed_form'``, ``'event_loop'`` or ``'brian2'``.
-    n_synapses : int
-    seconds : float
-        Wall time of learning (Brian2: build and run).
-    """
-
-    W: torch.Tensor
-    a_plus: float
-    a_minus: float
-    simulator: str
-    method: str
-    n_synapses: int
-    seconds: float
-
-
-def _check_inputs(raster, D, config, mask):
+def check_stdp_inputs(raster, D, config, mask):
+    """Check the patterns, D, the STDPConfig and the mask of an STDP run; returns them (config defaulted)."""
     raster = check_raster("raster", raster)
     D = check_int("D", D, minimum=1)
     M, N, T = raster.shape
@@ -268,7 +228,8 @@ def _check_inputs(raster, D, config, mask):
     return raster, D, config, mask
 
 
-def _density(mask) -> float:
+def mask_density(mask) -> float:
+    """Fraction of the ``N x N x D`` entries that a mask keeps (1.0 without a mask)."""
     return 1.0 if mask is None else float(mask.float().mean())
 
 
@@ -324,12 +285,12 @@ def stdp_closed_form(raster, D: int = 41, config: STDPConfig | None = None, mask
     >>> torch.allclose(stdp_closed_form(P, D=5), hebbian_init(P, D=5), atol=1e-7)
     True
     """
-    raster, D, config, mask = _check_inputs(raster, D, config, mask)
+    raster, D, config, mask = check_stdp_inputs(raster, D, config, mask)
     if config.update != "additive" or config.bounded:
         raise ValueError(f"stdp_closed_form needs update='additive' and no bounds; got update={config.update!r}, "
                          f"w_min={config.w_min}, w_max={config.w_max} (use stdp_event_loop)")
     M, N, T = raster.shape
-    a_plus, a_minus = config.amplitudes(raster, D, _density(mask))
+    a_plus, a_minus = config.amplitudes(raster, D, mask_density(mask))
     target = _kernel_target(raster, D, a_plus, a_minus, config.decay_plus, config.decay_minus).numpy()
     C = context_matrix(raster, D)                                   # (M*(T-D), N*D) sparse
     if np.count_nonzero(target) < 0.05 * target.size:
@@ -382,9 +343,9 @@ def stdp_event_loop(raster, D: int = 41, config: STDPConfig | None = None, mask=
     """
     from tqdm.auto import tqdm
 
-    raster, D, config, mask = _check_inputs(raster, D, config, mask)
+    raster, D, config, mask = check_stdp_inputs(raster, D, config, mask)
     M, N, T = raster.shape
-    a_plus, a_minus = config.amplitudes(raster, D, _density(mask))
+    a_plus, a_minus = config.amplitudes(raster, D, mask_density(mask))
     dp, dm = config.decay_plus, config.decay_minus
     lo = -math.inf if config.w_min is None else config.w_min
     hi = math.inf if config.w_max is None else config.w_max
@@ -451,59 +412,3 @@ def stdp_event_loop(raster, D: int = 41, config: STDPConfig | None = None, mask=
                     W[at] = new if keep is None else torch.where(keep[at], new, old)
                 x[cols] += 1.0
     return W.reshape(N, N, D)
-
-
-def learn_stdp(raster, D: int = 41, config: STDPConfig | None = None, *, mask=None, simulator: str = "torch",
-               target: str = "numpy", dtype: torch.dtype = torch.float32,
-               progress: bool | None = None) -> STDPResult:
-    """Learn weights by replaying the patterns with STDP on (recurrent transmission off).
-
-    Parameters
-    ----------
-    raster : bool array ``(M, N, T)``
-        Target patterns, replayed (clamped) ``config.n_replays`` times each.
-    D : int
-        Number of delays.
-    config : STDPConfig, optional
-    mask : bool array ``(N, N, D)``, optional
-        Existing synapses (default: every pair on every delay ``1..D``).
-    simulator : {'torch', 'brian2'}
-        ``'torch'``: :func:`stdp_closed_form` for additive updates without
-        bounds, :func:`stdp_event_loop` otherwise; ``'brian2'``: the plastic
-        Brian2 network of :mod:`hdsnn.learning.stdp_brian2`.
-    target : str
-        Brian2 runtime target (``'numpy'`` or ``'cython'``).
-    dtype : torch.dtype
-        Of the returned weights.
-    progress : bool or None
-
-    Returns
-    -------
-    STDPResult
-
-    Examples
-    --------
-    >>> from hdsnn.models import bernoulli_patterns
-    >>> P = bernoulli_patterns(2, 20, 100, 0.05, seed=0)
-    >>> r = learn_stdp(P, D=5, config=STDPConfig(n_replays=3))
-    >>> r.W.shape, r.method
-    (torch.Size([20, 20, 5]), 'closed_form')
-    """
-    raster, D, config, mask = _check_inputs(raster, D, config, mask)
-    simulator = check_choice("simulator", simulator, SIMULATORS)
-    M, N, T = raster.shape
-    a_plus, a_minus = config.amplitudes(raster, D, _density(mask))
-    n_synapses = N * N * D if mask is None else int(mask.sum())
-    start = time.perf_counter()
-    if simulator == "brian2":
-        from .stdp_brian2 import stdp_brian2
-
-        W = stdp_brian2(raster, D, config, mask=mask, target=target).to(dtype)
-        method = "brian2"
-    elif config.update == "additive" and not config.bounded:
-        W = stdp_closed_form(raster, D, config, mask=mask, dtype=dtype)
-        method = "closed_form"
-    else:
-        W = stdp_event_loop(raster, D, config, mask=mask, progress=progress).to(dtype)
-        method = "event_loop"
-    return STDPResult(W, a_plus, a_minus, simulator, method, n_synapses, time.perf_counter() - start)

@@ -56,11 +56,14 @@ into per-step overhead (about 1 ms a step at small sizes).
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import torch
 
-from hdsnn.validation import check_choice
+from hdsnn.models.brian2.context import brian2_context, check_target
+
+from .stdp import check_stdp_inputs, mask_density
 
 __all__ = ["EQUATIONS", "stdp_brian2"]
 
@@ -144,16 +147,10 @@ def stdp_brian2(raster, D: int, config=None, *, mask=None, target: str = "numpy"
     >>> torch.allclose(W.float(), hebbian_init(P, D=4), atol=1e-6)
     True
     """
-    import time
-
-    import brian2 as b2
-
-    from .stdp import _check_inputs, _density
-
-    raster, D, config, mask = _check_inputs(raster, D, config, mask)
-    target = check_choice("target", target, ("numpy", "cython"))
+    raster, D, config, mask = check_stdp_inputs(raster, D, config, mask)
+    target = check_target(target, ("numpy", "cython"))
     M, N, T = raster.shape
-    a_plus, a_minus = config.amplitudes(raster, D, _density(mask))
+    a_plus, a_minus = config.amplitudes(raster, D, mask_density(mask))
     if mask is None:
         post, pre, d = (x.numpy() for x in torch.nonzero(torch.ones(N, N, D, dtype=torch.bool), as_tuple=True))
     else:
@@ -161,9 +158,7 @@ def stdp_brian2(raster, D: int, config=None, *, mask=None, target: str = "numpy"
     R = config.n_replays
     # epochs of M patterns, back to back: (R*M*T, N)
     replay = np.tile(raster.permute(0, 2, 1).numpy().astype(np.float32).reshape(M * T, N), (R, 1))
-    saved = b2.prefs.codegen.target
-    b2.prefs.codegen.target = target
-    try:
+    with brian2_context(target) as b2:
         start = time.perf_counter()
         ms = b2.ms
         clock = b2.Clock(dt=1 * ms, name="stdp_steps")
@@ -193,8 +188,6 @@ def stdp_brian2(raster, D: int, config=None, *, mask=None, target: str = "numpy"
         i_pre = np.asarray(synapses.i[:]).astype(np.int64)
         j_post = np.asarray(synapses.j[:]).astype(np.int64)
         delay = np.rint(np.asarray(synapses.delay[:] / ms)).astype(np.int64)     # = d - 1
-    finally:
-        b2.prefs.codegen.target = saved
     W = torch.zeros(N, N, D, dtype=torch.float64)
     W[torch.from_numpy(j_post), torch.from_numpy(i_pre), torch.from_numpy(delay)] = torch.from_numpy(w)
     return (W, (build, run)) if return_seconds else W

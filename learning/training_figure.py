@@ -1,11 +1,8 @@
 """Figure of the training dynamics: F1 per epoch, and which time steps are recalled right."""
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from matplotlib.figure import Figure
+import numpy as np
 
 __all__ = ["plot_training"]
 
@@ -26,7 +23,8 @@ def plot_training(history: list, D: int, dt_ms: float = 1.0):
     3
     """
     epochs = np.array([r["epoch"] for r in history])
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 7), gridspec_kw={"height_ratios": [1, 1.4]})
+    fig = Figure(figsize=(9, 7))
+    (top, bottom) = fig.subplots(2, 1, gridspec_kw={"height_ratios": [1, 1.4]})
     for key, color in (("f1", "k"), ("precision", "tab:blue"), ("recall", "tab:orange")):
         top.plot(epochs, [r[key] for r in history], color=color, marker="." if key == "f1" else None,
                  label=f"{key} (eval)")

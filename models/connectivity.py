@@ -9,7 +9,7 @@ probability ``p_connect`` by ``synapses_per_pair`` synapses whose delays
 exponential), discretised to the step ``dt`` and clipped to ``1..D`` steps.
 Two draws that fall in the same step merge into one synapse.
 
-The same mask drives learning (:func:`masked_hebbian_init`) and the export to
+The same mask drives learning (:func:`hdsnn.learning.hebbian.masked_hebbian_init`) and the export to
 Brian2 (``export_synapses(W, mask=mask)``), so both simulators see the same network.
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ import torch
 
 from hdsnn.validation import check_choice, check_int, check_probability, check_real
 
-__all__ = ["DelayDistribution", "dense_mask", "random_mask", "masked_hebbian_init", "delay_histogram",
+__all__ = ["DelayDistribution", "dense_mask", "random_mask", "delay_histogram",
            "DELAY_KINDS"]
 
 DELAY_KINDS = ("uniform", "lognormal", "exponential")
@@ -148,44 +148,3 @@ def delay_histogram(mask) -> np.ndarray:
     [4, 4, 4]
     """
     return torch.as_tensor(mask).to(torch.bool).sum(dim=(0, 1)).numpy()
-
-
-def masked_hebbian_init(raster, mask, beta: float = 0.7, gain: float | None = None,
-                        compensate: bool = True) -> torch.Tensor:
-    """Hebbian weights restricted to the synapses of a mask.
-
-    ``hebbian_init`` on all ``N x N x D`` entries, then zero outside the
-    mask. With ``compensate`` the kept weights are divided by the fraction of
-    entries the mask keeps, so that a target spike still receives an input
-    close to the gain (the rule's normalisation assumes every channel exists).
-
-    Parameters
-    ----------
-    raster : bool array ``(M, N, T)``
-    mask : bool tensor ``(N, N, D)``
-    beta, gain : float
-        As for :func:`hdsnn.learning.hebbian_init` (gain: its default).
-    compensate : bool
-
-    Examples
-    --------
-    >>> from hdsnn.models import bernoulli_patterns
-    >>> P = bernoulli_patterns(2, 30, 100, 0.05, seed=0)
-    >>> m = random_mask(30, 8, p_connect=0.5, seed=0)
-    >>> W = masked_hebbian_init(P, m)
-    >>> bool((W[~m] == 0).all())
-    True
-    """
-    from hdsnn.learning import DEFAULT_GAIN, hebbian_init
-
-    mask = torch.as_tensor(mask).to(torch.bool)
-    if mask.ndim != 3 or mask.shape[0] != mask.shape[1]:
-        raise ValueError(f"mask must have shape (N, N, D); got {tuple(mask.shape)}")
-    density = float(mask.float().mean())
-    if density == 0.0:
-        raise ValueError("mask has no synapse")
-    W = hebbian_init(raster, D=mask.shape[2], beta=beta, gain=DEFAULT_GAIN if gain is None else gain)
-    if W.shape != mask.shape:
-        raise ValueError(f"mask has shape {tuple(mask.shape)} but the patterns give W of shape {tuple(W.shape)}")
-    W = W * mask
-    return W / density if compensate else W

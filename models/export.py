@@ -30,10 +30,9 @@ import torch
 from hdsnn.validation import check_int, check_real, check_weights
 
 __all__ = ["SynapseList", "export_synapses", "count_kept", "estimate_memory", "check_memory",
-           "default_budget", "BYTES_PER_SYNAPSE", "TARGETS"]
+           "default_budget", "BYTES_PER_SYNAPSE"]
 
 #: Brian2 runtime targets (``cuda_standalone`` needs brian2cuda and a GPU).
-TARGETS = ("numpy", "cython", "cpp_standalone", "cuda_standalone")
 
 #: Resident bytes per Brian2 synapse (indices, float32 weight, delay, spike
 #: queue) under the numpy target: 47 to 53 bytes measured at 1 and 4 million

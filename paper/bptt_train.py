@@ -107,7 +107,7 @@ def main(argv=None) -> dict:
         summary["note"] = (f"summarised from the checkpoint of epoch {state['epoch']} of a run stopped by hand; "
                            f"wall time not recorded (sum of epoch times: {sum(r['seconds'] for r in history):.1f} s)")
         write_json(results / f"{name}.json", summary)
-        from hdsnn.analysis.plots import save_figure
+        from hdsnn.io import save_figure
         from hdsnn.learning.training_figure import plot_training
 
         save_figure(plot_training(history, D=args.D), results / name / "training")

@@ -25,7 +25,7 @@ from __future__ import annotations
 import time
 
 from hdsnn import NetworkConfig, bernoulli_patterns, recall
-from hdsnn.analysis.plots import save_figure
+from hdsnn.io import save_figure
 from hdsnn.learning import TrainConfig, hebbian_init, least_squares_init, train
 
 from ._common import TRAINING, parser, run_parallel, save
@@ -53,7 +53,7 @@ def f1_at(method: str, M: int, N: int, T: int, D: int, p: float, seed: int = 0) 
         config = TrainConfig(epochs=BPTT_EPOCHS, stop_f1=THRESHOLD, **TRAINING)
         return train(targets, config=config, net=net, progress=False).best_f1     # eval-mode recall, best epoch
     # the patterns are independent draws: recalling the first EVAL_PATTERNS estimates the pooled F1 of all
-    return recall(W, targets[:EVAL_PATTERNS], net, progress=False).scores.pooled()["f1"]
+    return recall(W, targets[:EVAL_PATTERNS], net=net, progress=False).scores.pooled()["f1"]
 
 
 def capacity(method: str, N: int, T: int, D: int, p: float, M_max: int) -> dict:
@@ -83,8 +83,9 @@ def capacity(method: str, N: int, T: int, D: int, p: float, M_max: int) -> dict:
 
 
 def figure(rows):
-    import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(10, 4))
+    axes = fig.subplots(1, 2)
     for method in sorted({r["method"] for r in rows}):
         for ax, key, fixed in ((axes[0], "N", "D"), (axes[1], "D", "N")):
             sel = [r for r in rows if r["method"] == method and r["sweep"] == key]

@@ -28,7 +28,7 @@ def scan(N: int, T: int, D: int, p_A: float, loads, gains, seed: int = 0) -> dic
         targets = bernoulli_patterns(M, N, T, p_A, seed=seed)
         for g in gains:
             t0 = time.perf_counter()
-            result = recall(hebbian_init(targets, D=D, gain=g), targets, NetworkConfig(N=N, D=D), progress=False)
+            result = recall(hebbian_init(targets, D=D, gain=g), targets, net=NetworkConfig(N=N, D=D), progress=False)
             pooled = result.scores.pooled()
             rows.append({"M": M, "gain": g, **pooled, "runaway": int(result.runaway.sum()),
                          "seconds": time.perf_counter() - t0})

@@ -49,8 +49,8 @@ def compare(size, methods=tuple(LEARN)) -> list[dict]:
         t0 = time.perf_counter()
         W = LEARN[name](targets, D)
         seconds = time.perf_counter() - t0
-        clean = recall(W, targets, net, progress=False).scores.pooled()
-        noisy = recall(W, targets, net, TrialConfig(pretime=50, posttime=50, p_flip=0.25, seed=1),
+        clean = recall(W, targets, net=net, progress=False).scores.pooled()
+        noisy = recall(W, targets, net=net, trial=TrialConfig(pretime=50, posttime=50, p_flip=0.25, seed=1),
                        progress=False).scores.pooled()
         rows.append({"method": name, "learn_s": seconds, "nonzero_fraction": float((W != 0).float().mean()),
                      "weight_norm": float(W.norm()), "clean": clean, "p_flip_0.25": noisy})

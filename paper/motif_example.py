@@ -20,7 +20,7 @@ import numpy as np
 
 from hdsnn.analysis import SpadeConfig, find_motifs
 from hdsnn.analysis.figures import plot_motifs
-from hdsnn.analysis.plots import save_figure
+from hdsnn.io import save_figure
 
 from ._common import parser, save
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from hdsnn.analysis import SearchConfig, detect_activations, find_groups, group_statistics
-from hdsnn.analysis.plots import save_figure
+from hdsnn.io import save_figure
 from hdsnn.io import load_raster, load_weights
 
 from ._common import parser, save
@@ -55,9 +55,11 @@ def compare(weights: dict, patterns=None, mothers=None) -> dict:
 
 
 def figure(results: dict):
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.5))
+    fig = Figure(figsize=(13, 3.5))
+
+    axes = fig.subplots(1, 3)
     for i, (label, s) in enumerate(results.items()):
         for ax, key, name in zip(axes, ("size", "span_steps", "path_length"),
                                  ("spikes per group", "span (steps)", "longest causal path (links)")):

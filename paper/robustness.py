@@ -26,7 +26,7 @@ import time
 import numpy as np
 
 from hdsnn import NetworkConfig, TrialConfig, bernoulli_patterns, hebbian_init, recall
-from hdsnn.analysis.plots import save_figure
+from hdsnn.io import save_figure
 
 from ._common import benchmark_size, parser, run_parallel, save
 
@@ -46,7 +46,7 @@ def _point(size, gain, cue, kind, value, seed=0):
         trial = TrialConfig(trigger_steps=int(value), **base)
     else:
         trial = TrialConfig(silenced=int(value), **base)
-    pooled = recall(W, targets, NetworkConfig(N=N, D=D), trial, progress=False).scores.pooled()
+    pooled = recall(W, targets, net=NetworkConfig(N=N, D=D), trial=trial, progress=False).scores.pooled()
     return {"cue": cue, "kind": kind, "value": value, **pooled}
 
 
@@ -64,8 +64,9 @@ def scan(size, gain=None, jobs=2, points=11):
 
 
 def figure(rows, D, N):
-    import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(14, 4))
+    axes = fig.subplots(1, 3)
     panels = (("p_flip", ("redraw", "flip")), ("trigger duration (steps)", ("trigger_steps",)),
               ("silenced neurons", ("silenced",)))
     for ax, (label, kinds) in zip(axes, panels):

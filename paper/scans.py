@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 
 from hdsnn import NetworkConfig, bernoulli_patterns, hebbian_init, recall
-from hdsnn.analysis.plots import save_figure
+from hdsnn.io import save_figure
 
 from ._common import mean_se, parser, run_parallel, save
 
@@ -37,7 +37,7 @@ def _point(params: dict, seed: int) -> float:
     if not targets.any():                          # rare at the lowest rates: nothing to learn
         return float("nan")
     W = hebbian_init(targets, D=D)
-    return 1.0 - recall(W, targets, NetworkConfig(N=N, D=D), progress=False).scores.pooled()["f1"]
+    return 1.0 - recall(W, targets, net=NetworkConfig(N=N, D=D), progress=False).scores.pooled()["f1"]
 
 
 def scan(base: dict, grid: dict, seeds: int, jobs: int) -> dict:
@@ -56,8 +56,9 @@ def scan(base: dict, grid: dict, seeds: int, jobs: int) -> dict:
 
 
 def figure(res: dict):
-    import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, len(res), figsize=(4 * len(res), 3.5), squeeze=False)
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(4 * len(res), 3.5))
+    axes = fig.subplots(1, len(res), squeeze=False)
     axes = axes[0]
     for ax, (name, rows) in zip(axes, res.items()):
         x = [r["value"] for r in rows]

@@ -19,7 +19,7 @@ import torch
 
 from hdsnn import NetworkConfig, TrialConfig, bernoulli_patterns, hebbian_init, recall
 from hdsnn.analysis import sliding_f1
-from hdsnn.analysis.plots import save_figure
+from hdsnn.io import save_figure
 
 from ._common import benchmark_size, parser, save
 
@@ -28,14 +28,14 @@ def run(size, pad=50, width=20, seed=0):
     M, N, T, D, p = size
     targets = bernoulli_patterns(M, N, T, p, seed=seed)
     W = hebbian_init(targets, D=D)
-    res = recall(W, targets, NetworkConfig(N=N, D=D), TrialConfig(pretime=pad, posttime=pad, seed=seed + 1),
+    res = recall(W, targets, net=NetworkConfig(N=N, D=D), trial=TrialConfig(pretime=pad, posttime=pad, seed=seed + 1),
                  sequential=True, progress=False)
     L = res.full.shape[2]
     expected = torch.zeros(1, N, L, dtype=torch.bool)     # the targets where they belong in the long run
     for mu in range(M):
         start = mu * (T + 2 * pad) + pad
         expected[0, :, start:start + T] = targets[mu]
-    f1 = sliding_f1(res.full, expected, width=width)[0]
+    f1 = sliding_f1(expected, res.full, width=width)[0]
     inside = np.zeros(L, dtype=bool)
     for mu in range(M):
         start = mu * (T + 2 * pad) + pad
@@ -44,8 +44,9 @@ def run(size, pad=50, width=20, seed=0):
 
 
 def figure(full, expected, f1, T, pad, M, dt_ms=1.0):
-    import matplotlib.pyplot as plt
-    fig, (ax0, ax1) = plt.subplots(2, 1, figsize=(14, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(14, 6))
+    (ax0, ax1) = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     n, t = torch.nonzero(expected[0], as_tuple=True)
     ax0.scatter(t * dt_ms, n, s=2, color="0.6", label="targets")
     n, t = torch.nonzero(full[0] & ~expected[0], as_tuple=True)

@@ -3,7 +3,7 @@
 For each network size, W is learned from the same patterns by
 
 - ``analytic``: :func:`hdsnn.learning.hebbian_init` (gain 2.5);
-- ``stdp``: :func:`hdsnn.learning.learn_stdp` (torch), replays of the clamped
+- ``stdp``: ``hdsnn.learn(targets, 'stdp')`` (torch), replays of the clamped
   patterns with plasticity on and recurrent transmission off:
 
   * additive, no bounds, mirrored depression (the analytic ``-beta`` term),
@@ -62,8 +62,8 @@ import torch
 
 from hdsnn import NetworkConfig, TrialConfig, bernoulli_patterns, recall
 from hdsnn.analysis import SearchConfig, find_groups, group_statistics
-from hdsnn.analysis.plots import save_figure
-from hdsnn.learning import DEFAULT_GAIN, STDPConfig, TrainConfig, hebbian_init, learn_stdp, train
+from hdsnn.io import save_figure
+from hdsnn.learning import DEFAULT_GAIN, STDPConfig, TrainConfig, hebbian_init, learn, train
 from hdsnn.learning.stdp import default_amplitude
 
 from ._common import PAPER_SIZE, QUICK_SIZE, TRAINING, parser, save
@@ -86,13 +86,13 @@ def evaluate(W, targets, D, mothers: int) -> dict:
     M, N, T = targets.shape
     net = NetworkConfig(N=N, D=D)
     start = time.perf_counter()
-    clean = recall(W, targets, net, progress=False)
+    clean = recall(W, targets, net=net, progress=False)
     pooled = clean.scores.pooled()
     out = {"f1": pooled["f1"], "precision": pooled["precision"], "recall": pooled["recall"],
            "runaway": int(clean.runaway.sum()), "robustness": {}}
     for p in P_FLIPS:
         trial = TrialConfig(pretime=50, posttime=50, p_flip=p, noise="redraw", seed=1)
-        out["robustness"][str(p)] = recall(W, targets, net, trial, progress=False).scores.pooled()["f1"]
+        out["robustness"][str(p)] = recall(W, targets, net=net, trial=trial, progress=False).scores.pooled()["f1"]
     out["recall_s"] = time.perf_counter() - start
     if out["runaway"]:
         # the group search simulates without a runaway guard: in a network whose recall runs away it
@@ -152,10 +152,11 @@ def learn_all(targets, D, quick: bool, bptt_seconds: float, bptt_epochs: int) ->
         if settings.pop("scale", None) == "mass":        # the window's total weight is that of the narrow one
             settings["a_plus"] = pair * (1.0 - math.exp(-1.0 / settings["tau_plus"])) / settings.get("n_replays", 1)
         cfg = STDPConfig(**settings)
-        r = learn_stdp(targets, D, cfg, progress=False)
-        weights[label] = (r.W, r.seconds, {"config": cfg.to_dict(), "implementation": r.method,
-                                           "a_plus": r.a_plus, "a_minus": r.a_minus})
-        print(f"  {label:<40} learned in {r.seconds:6.2f} s ({r.method})", flush=True)
+        r = _stdp(targets, D, cfg, progress=False)
+        how = r.details["implementation"]
+        weights[label] = (r.W, r.seconds, {"config": cfg.to_dict(), "implementation": how,
+                                           "a_plus": r.details["a_plus"], "a_minus": r.details["a_minus"]})
+        print(f"  {label:<40} learned in {r.seconds:6.2f} s ({how})", flush=True)
     cfg = TrainConfig(epochs=bptt_epochs, stop_f1=1.0, max_seconds=bptt_seconds, seed=0, **TRAINING)
     res = train(targets, config=cfg, net=NetworkConfig(N=N, D=D), progress=False)
     weights["bptt"] = (res.best_W, res.seconds, {"config": cfg.to_dict(), "epochs": res.epochs,
@@ -178,18 +179,22 @@ def compare_size(size, quick: bool, mothers: int, bptt_seconds: float, bptt_epoc
         print(f"  {label:<40} r={r['pearson_r_analytic']:.4f}  F1 {r['f1']:.4f}  F1(p_flip 0.25) "
               f"{r['robustness']['0.25']:.4f}  groups {r['groups']['n_groups']}  (recall {r['recall_s']:.0f} s, "
               f"groups {r['groups_s']:.0f} s)", flush=True)
-    invariance = float((learn_stdp(targets, D, STDPConfig(n_replays=16)).W - H).abs().max())
+    invariance = float((_stdp(targets, D, STDPConfig(n_replays=16)).W - H).abs().max())
     return {"size": {"M": M, "N": N, "T": T, "D": D, "p_A": p}, "rows": rows,
             "additive_16_replays_minus_analytic_max_abs": invariance,
             "analytic_weight_range": [float(H.min()), float(H.max())]}
+
+
+def _stdp(targets, D, cfg: STDPConfig, **kw):
+    """The torch STDP learner of the registry with the rule ``cfg``."""
+    return learn(targets, "stdp", D=D, net=NetworkConfig(beta=cfg.beta), **cfg.to_dict(), **kw)
 
 
 def brian2_section(quick: bool) -> dict:
     """Brian2 plastic network against the torch rule on masks; recall of Brian2-learned weights."""
     from hdsnn.learning.stdp_brian2 import stdp_brian2
     from hdsnn.models import export_synapses, make_trials, random_mask, simulate
-    from hdsnn.models.brian2_exact import simulate_brian2
-    from hdsnn.models.brian2_neurons import calibrate_efficacy, recall_neurons
+    from hdsnn.models.brian2 import calibrate_efficacy, simulate_brian2
     from hdsnn.learning.stdp import stdp_event_loop
 
     out = {}
@@ -228,14 +233,15 @@ def brian2_section(quick: bool) -> dict:
     net = NetworkConfig(N=N, D=D)
     a = simulate(Wb, trials.inputs, trials.clamp, net, max_rate=None).raster
     sim = simulate_brian2(Wb, trials.inputs, trials.clamp, net)
-    from hdsnn.analysis import score
+    from hdsnn.models import score
     syn = export_synapses(Wb)
     e, shift, table = calibrate_efficacy("lif_current", syn, targets[:1 if quick else 2], D,
                                          efficacies=(1.0, 2.0) if quick else (0.7, 1.0, 1.4, 2.0, 2.8),
                                          delay_shifts_ms=(0.5,) if quick else (0.0, 0.5))
-    lif = recall_neurons("lif_current", syn, targets, D, efficacy=e, delay_shift_ms=shift)
-    small["recall"] = {"torch_f1": score(trials.extract(a), targets, D).pooled()["f1"],
-                       "brian2_exact_f1": score(trials.extract(sim.raster), targets, D).pooled()["f1"],
+    lif = recall(Wb, targets, simulator="brian2", neuron="lif_current", efficacy=e, delay_shift_ms=shift,
+                 max_rate=0.1)
+    small["recall"] = {"torch_f1": score(targets, trials.extract(a), D).pooled()["f1"],
+                       "brian2_exact_f1": score(targets, trials.extract(sim.raster), D).pooled()["f1"],
                        "brian2_exact_equals_torch": bool(torch.equal(a, sim.raster)),
                        "lif_current_f1_tolerance_1ms": lif.scores.pooled()["f1"], "lif_current_efficacy": e,
                        "lif_current_delay_shift_ms": shift}
@@ -268,7 +274,7 @@ def brian2_section(quick: bool) -> dict:
         Wt = stdp_event_loop(targets, D, cfg, mask=mask, dtype=torch.float64)
         loop_s = time.perf_counter() - t0
         t0 = time.perf_counter()
-        Wc = learn_stdp(targets, D, cfg, mask=mask).W
+        Wc = _stdp(targets, D, cfg, mask=mask).W
         closed_s = time.perf_counter() - t0
         out["paper_patterns_on_mask"] = {
             "size": {"M": M, "N": N, "T": T, "D": D, "p_A": p},
@@ -285,10 +291,11 @@ def brian2_section(quick: bool) -> dict:
 
 
 def figure(results: dict):
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     sizes = results["sizes"]
-    fig, axes = plt.subplots(1, 4, figsize=(19, 4.2))
+    fig = Figure(figsize=(19, 4.2))
+    axes = fig.subplots(1, 4)
     ax = axes[0]
     labels = [r["method"] for r in sizes[0]["rows"]]
     x = np.arange(len(labels))

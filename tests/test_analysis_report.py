@@ -29,8 +29,8 @@ def test_report_json_holds_the_scores_of_the_rasters(analyzed):
     P, _ = load_raster(pat)
     R, _ = load_raster(rec)
     report = json.loads((out / "report.json").read_text())
-    assert report["scores"]["exact"] == json.loads(json.dumps(score(R, P, 15).to_dict()))
-    tol = match_spikes(R, P, 15, 2).per_pattern().pooled()
+    assert report["scores"]["exact"] == json.loads(json.dumps(score(P, R, 15).to_dict()))
+    tol = match_spikes(P, R, 15, 2).per_pattern().pooled()
     assert report["scores"]["tolerant"]["2"]["pooled"] == pytest.approx(tol)
     assert report["shape"] == {"M": 3, "N": 96, "T": 150, "D": 15, "dt_ms": 1.0}
     spikes = int(R[:, :, 15:].sum())

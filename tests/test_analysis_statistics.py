@@ -38,7 +38,7 @@ def test_cross_correlogram_counts_every_pair_within_the_window():
     rng = np.random.default_rng(3)
     tgt = rng.random((3, 5, 120)) < 0.06
     rec = rng.random((3, 5, 120)) < 0.06
-    c = cross_correlograms(rec, tgt, start=20, window=6)
+    c = cross_correlograms(tgt, rec, start=20, window=6)
     for n in range(5):
         expected = np.zeros(13, int)
         for m in range(3):

@@ -23,8 +23,8 @@ def _pair(M=3, N=20, T=120, p=0.05, jitter=0.3, seed=0):
 
 def test_k0_equals_exact_score():
     rec, tgt = _pair()
-    exact = score(rec, tgt, D=15)
-    tol = tolerant_score(rec, tgt, D=15, k=0)
+    exact = score(tgt, rec, D=15)
+    tol = tolerant_score(tgt, rec, D=15, k=0)
     for name in ("tp", "fp", "fn"):
         np.testing.assert_array_equal(getattr(tol, name), getattr(exact, name))
 
@@ -32,7 +32,7 @@ def test_k0_equals_exact_score():
 @pytest.mark.parametrize("k", [1, 2, 3])
 def test_matching_is_maximum_and_one_to_one(k):
     rec, tgt = _pair(M=2, N=8, T=80, p=0.15, seed=k)
-    match = match_spikes(rec, tgt, D=5, k=k)
+    match = match_spikes(tgt, rec, D=5, k=k)
     r, g = rec.numpy(), tgt.numpy()
     for m in range(2):
         for n in range(8):
@@ -54,14 +54,14 @@ def test_matching_prefers_exact_pairs_among_maximum_matchings():
     rec = np.zeros((1, 2, 40), bool)
     tgt[0, 0, [20, 21]], rec[0, 0, 21] = True, True          # a doublet recalled as one spike
     tgt[0, 1, [20, 21]], rec[0, 1, [21, 22]] = True, True    # two matches need two shifts
-    match = match_spikes(rec, tgt, D=5, k=1)
+    match = match_spikes(tgt, rec, D=5, k=1)
     assert match.tp.tolist() == [[1, 2]]
     assert sorted(zip(match.neuron.tolist(), match.errors.tolist())) == [(0, 0), (1, 1), (1, 1)]
 
 
 def test_per_neuron_and_per_pattern_sum_to_the_same_totals():
     rec, tgt = _pair(seed=4)
-    match = match_spikes(rec, tgt, D=10, k=2)
+    match = match_spikes(tgt, rec, D=10, k=2)
     assert match.per_neuron().pooled() == match.per_pattern().pooled()
     assert match.per_neuron().tp.shape == (20,) and match.per_pattern().tp.shape == (3,)
 
@@ -72,7 +72,7 @@ def test_timing_error_stats_on_known_shifts():
     tgt[0, 0, 20], rec[0, 0, 22] = True, True      # +2
     tgt[0, 1, 30], rec[0, 1, 29] = True, True      # -1
     tgt[0, 2, 40], rec[0, 2, 40] = True, True      # 0
-    s = timing_error_stats(match_spikes(rec, tgt, D=10, k=2), dt_ms=0.5)
+    s = timing_error_stats(match_spikes(tgt, rec, D=10, k=2), dt_ms=0.5)
     assert s["n"] == 3
     assert s["mean_ms"] == pytest.approx(0.5 * 1 / 3)
     assert s["mean_abs_ms"] == pytest.approx(0.5)
@@ -86,7 +86,7 @@ def test_distances_match_elephant_per_pattern_sums():
     from elephant.spike_train_dissimilarity import van_rossum_distance, victor_purpura_distance
 
     rec, tgt = _pair(M=2, N=4, T=100, p=0.08, seed=7)
-    d = spike_train_distances(rec, tgt, D=10, cost_per_ms=0.5, progress=False)
+    d = spike_train_distances(tgt, rec, D=10, cost_per_ms=0.5, progress=False)
     r, g = rec.numpy(), tgt.numpy()
     for n in range(4):
         total = 0.0

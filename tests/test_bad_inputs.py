@@ -58,7 +58,7 @@ CASES = [
     ("weights with D >= T", lambda p: hdsnn.recall(torch.zeros(10, 10, 60), P), ValueError, r"W has D=60 delays, which must be smaller than the patterns' T=50 steps"),
     ("clamp of wrong shape", lambda p: simulate(torch.zeros(10, 10, 5), P, torch.zeros(3, 3, dtype=torch.bool)), ValueError, r"clamp must be a bool tensor of shape \(B=2, L=50\); got \(3, 3\)"),
     ("max_rate zero", lambda p: simulate(torch.zeros(10, 10, 5), P, max_rate=0.0), ValueError, r"max_rate must be in \(0.0, 1.0\]; got 0.0"),
-    ("scores of different shapes", lambda p: score(P, P[:1], D=5), ValueError, r"recalled and target must have the same shape"),
+    ("scores of different shapes", lambda p: score(P, P[:1], D=5), ValueError, r"targets and recalled must have the same shape"),
     ("sliding window zero", lambda p: sliding_f1(P, P, width=0), ValueError, r"width must be >= 1; got 0"),
     ("lstsq tolerance", lambda p: least_squares_init(P, D=5, tol=0.0), ValueError, r"tol must be in \(0.0, inf\]; got 0.0"),
     ("missing raster file", lambda p: load_raster(p / "none.npz"), FileNotFoundError, r"raster file not found: .*none.npz"),

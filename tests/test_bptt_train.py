@@ -34,7 +34,7 @@ def test_f1_loss_is_one_minus_hard_f1(patterns):
     W = hebbian_init(patterns, D=D, gain=2.0)
     trials = make_trials(patterns, D)
     spikes = delay_lif(W, trials.inputs, trials.clamp, NET)
-    f1 = score(spikes.bool(), patterns, D).pooled()["f1"]
+    f1 = score(patterns, spikes.bool(), D).pooled()["f1"]
     assert 0.2 < f1 < 0.99
     assert f1_loss(spikes[:, :, D:], patterns[:, :, D:]).item() == pytest.approx(1 - f1, abs=1e-7)
 
@@ -69,7 +69,7 @@ def test_training_improves_eval_f1(patterns):
     # best_W really is what the eval measured
     trials = make_trials(patterns, NET.D)
     sim = simulate(r.best_W, trials.inputs, trials.clamp, NET, progress=False)
-    assert score(trials.extract(sim.raster), patterns, NET.D).pooled()["f1"] == pytest.approx(r.best_f1)
+    assert score(patterns, trials.extract(sim.raster), NET.D).pooled()["f1"] == pytest.approx(r.best_f1)
 
 
 @pytest.mark.parametrize("optimizer", ["adamw", "sgd"])

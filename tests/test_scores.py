@@ -12,7 +12,7 @@ def _r(rows):
 def test_counts_and_ratios_over_free_run():
     target = _r([[[1, 1, 0, 1, 0, 1]], [[0, 0, 1, 0, 0, 0]]])
     recall = _r([[[1, 0, 1, 1, 1, 0]], [[0, 0, 0, 0, 0, 0]]])
-    s = score(recall, target, D=2)           # steps 2..5 only
+    s = score(target, recall, D=2)           # steps 2..5 only
     assert s.tp.tolist() == [1, 0] and s.fp.tolist() == [2, 0] and s.fn.tolist() == [1, 1]
     np.testing.assert_allclose(s.precision, [1 / 3, 1.0])
     np.testing.assert_allclose(s.recall, [0.5, 0.0])
@@ -32,7 +32,7 @@ def test_sliding_f1_rises_and_falls():
     target[0, :, 10:90:3] = True
     recall = target.clone()
     recall[0, :, 50:] = False                 # recall stops half-way
-    f = sliding_f1(recall, target, width=10)[0]
+    f = sliding_f1(target, recall, width=10)[0]
     assert f[45] == 1.0 and f[75] == 0.0
     assert 0 < f[55] < 1
 

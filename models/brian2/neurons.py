@@ -19,12 +19,15 @@ jump of synaptic current (or conductance) of a synapse of weight ``w`` is
 ``efficacy * w`` times the model's natural unit (:attr:`NeuronModel.unit`).
 :func:`calibrate_efficacy` scans it.
 
-Trial protocol: a ``SpikeGeneratorGroup`` replays the trigger (the first D
-steps of the target, spike at step t sent at t ms) through the same synapses
-as the network; the network's membrane is held at rest (``free = 0``) until
-``D ms - delay_shift_ms`` and runs freely afterwards. Every trial starts from
-the same stored state. The recalled spikes are binned to 1 ms and scored with
-a tolerance of ``±k`` ms (:func:`hdsnn.analysis.tolerant_score`).
+Trial protocol (the trials of :func:`hdsnn.models.make_trials`, so every
+option of :class:`~hdsnn.config.TrialConfig` holds): a ``SpikeGeneratorGroup``
+replays the input spikes of the trial (pretime, trigger, posttime; a spike at
+step t sent at t ms) through the same synapses as the network; on clamped
+steps the network's membrane is held at rest (``free = 0``, from
+``delay_shift_ms`` before the step) and it runs freely otherwise. Every trial
+starts from the same stored state. The recalled spikes keep their exact times
+and are also binned to 1 ms; they are scored with a tolerance of ``±k`` ms
+(:func:`hdsnn.models.scores.tolerant_score`).
 """
 from __future__ import annotations
 
@@ -37,10 +40,12 @@ import torch
 
 from hdsnn.validation import check_choice, check_int, check_raster, check_real
 
-from .export import SynapseList, export_synapses
+from ..export import SynapseList
+from ..scores import tolerant_score
+from ..trial import make_trials
+from .context import brian2_context, check_target
 
-__all__ = ["NeuronModel", "NEURON_MODELS", "NeuronRecall", "recall_neurons", "calibrate_efficacy",
-           "benchmark_neurons"]
+__all__ = ["NeuronModel", "NEURON_MODELS", "NeuronSimulation", "simulate_neurons", "calibrate_efficacy"]
 
 
 @dataclass(frozen=True)
@@ -132,25 +137,30 @@ NEURON_MODELS = {m.name: m for m in (_LIF_CURRENT, _LIF_CONDUCTANCE, _ADEX, _IZH
 
 
 @dataclass(frozen=True)
-class NeuronRecall:
-    """Result of :func:`recall_neurons`.
+class NeuronSimulation:
+    """Result of :func:`simulate_neurons`.
 
     Attributes
     ----------
-    raster : bool tensor ``(M, N, T)``
-        Recalled spikes in 1 ms bins.
-    scores : hdsnn.analysis.Scores
-        Tolerant scores (``±k`` ms) over the free run ``t >= D``.
+    raster : bool tensor ``(B, N, L)``
+        Spikes in 1-ms bins (a spike at ``t`` ms falls in step ``floor(t)``).
+    spikes : tuple of numpy arrays ``(trial, neuron, time_ms)``
+        Every spike with its exact time in ms from the start of its trial.
     stopped : list of int
-        Patterns whose trial was stopped by the runaway guard.
+        Trials stopped by the runaway guard.
     seconds : float
         Wall time of the Brian2 runs.
+    network : brian2.Network
+        The network (groups ``'neurons'``, ``'cue'``, pathways ``'recurrent'`` and
+        ``'trigger'``, monitor ``'spikes'``, and whatever ``on_build`` added), in the
+        state of the last trial.
     """
 
     raster: torch.Tensor
-    scores: object
+    spikes: tuple
     stopped: list
     seconds: float
+    network: object = None
 
 
 def _namespace(b2, model: NeuronModel, beta: float) -> dict:
@@ -163,11 +173,11 @@ def _namespace(b2, model: NeuronModel, beta: float) -> dict:
     return ns
 
 
-def recall_neurons(model: str | NeuronModel, synapses: SynapseList, targets, D: int, *, efficacy: float = 1.0,
-                   beta: float = 0.7, k: int = 1, delay_shift_ms: float = 0.5, noise_mV: float = 0.0,
-                   dt_ms: float = 0.1, max_rate_hz: float = 100.0, target: str = "numpy",
-                   seed: int = 0) -> NeuronRecall:
-    """Recall every target in a continuous-time Brian2 network of a richer neuron model.
+def simulate_neurons(model: str | NeuronModel, synapses: SynapseList, inputs, clamp=None, *,
+                     efficacy: float = 1.0, beta: float = 0.7, delay_shift_ms: float = 0.5,
+                     noise_mV: float = 0.0, dt_ms: float = 0.1, max_rate_hz: float | None = 100.0,
+                     target: str = "numpy", seed: int = 0, on_build=None) -> NeuronSimulation:
+    """Simulate a batch of trials in a continuous-time Brian2 network of a richer neuron model.
 
     Parameters
     ----------
@@ -175,66 +185,70 @@ def recall_neurons(model: str | NeuronModel, synapses: SynapseList, targets, D: 
         One of :data:`NEURON_MODELS` (``'lif_current'``, ``'lif_conductance'``, ``'adex'``, ``'izhikevich'``).
     synapses : SynapseList
         Exported weights and delays (delays in ms = steps of 1 ms).
-    targets : bool array ``(M, N, T)``
-    D : int
-        Trigger window (ms).
+    inputs, clamp : bool tensors ``(B, N, L)`` and ``(B, L)``
+        The trials of :func:`hdsnn.models.make_trials` (steps of 1 ms): every input
+        spike at step ``t`` is sent at ``t`` ms through the network's synapses; on
+        clamped steps the membrane is held at rest (``free = 0``, shifted earlier by
+        ``delay_shift_ms``).
     efficacy : float
         Scale of every synaptic weight (> 0).
     beta : float
         Leak of the discrete model: sets ``tau_m = -1 ms / log(beta)``.
-    k : int
-        Tolerance of the scores, in ms.
     delay_shift_ms : float
         Every delay is shortened by this (``0 <= shift < 1`` ms).
     noise_mV : float
         Standard deviation of background membrane noise (0: none).
     dt_ms : float
-        Integration step.
-    max_rate_hz : float
-        Runaway guard: a trial stops when the mean rate over the last 10 ms exceeds it.
+        Integration step (ms).
+    max_rate_hz : float or None
+        Runaway guard: a trial stops when the mean rate over the last 10 ms exceeds it (None: no guard).
     target : {'numpy', 'cython'}
     seed : int
         Seed of the noise.
+    on_build : callable, optional
+        ``on_build(network)`` before the first trial runs: add your own monitors.
 
     Returns
     -------
-    NeuronRecall
+    NeuronSimulation
 
     Examples
     --------
-    >>> from hdsnn.models import bernoulli_patterns
-    >>> from hdsnn.learning import hebbian_init
-    >>> P = bernoulli_patterns(1, 40, 60, 0.05, seed=0)
-    >>> r = recall_neurons("lif_current", export_synapses(hebbian_init(P, D=8)), P, D=8, efficacy=2.0)
-    >>> r.raster.shape
-    torch.Size([1, 40, 60])
+    >>> x = torch.zeros(1, 2, 20, dtype=torch.bool); x[0, 0, 2] = True
+    >>> syn = SynapseList(np.array([1]), np.array([0]), np.array([3]), np.array([2.0], np.float32), N=2, D=4)
+    >>> sim = simulate_neurons("lif_current", syn, x)
+    >>> sim.raster[0].nonzero().tolist()          # neuron 1 answers the input about 3 ms later
+    [[1, 5]]
     """
-    import brian2 as b2
-
-    from hdsnn.analysis.timing import tolerant_score
+    import brian2  # noqa: F401  (a clear ImportError before any work)
 
     model = NEURON_MODELS[check_choice("model", model, tuple(NEURON_MODELS))] if isinstance(model, str) else model
     if not isinstance(synapses, SynapseList):
         raise ValueError(f"synapses must be a SynapseList (from export_synapses); got {type(synapses).__name__}")
-    targets = check_raster("targets", targets)
-    M, N, T = targets.shape
+    inputs = check_raster("inputs", inputs)
+    B, N, L = inputs.shape
     if synapses.N != N:
-        raise ValueError(f"synapses are for N={synapses.N} neurons but targets have N={N}")
-    D = check_int("D", D, minimum=1, maximum=T - 1)
+        raise ValueError(f"synapses are for N={synapses.N} neurons but inputs have N={N}")
+    clamp = torch.zeros((B, L), dtype=torch.bool) if clamp is None else clamp
+    if not isinstance(clamp, torch.Tensor) or tuple(clamp.shape) != (B, L):
+        raise ValueError(f"clamp must be a bool tensor of shape (B={B}, L={L}); "
+                         f"got {tuple(getattr(clamp, 'shape', ())) or type(clamp).__name__}")
     efficacy = check_real("efficacy", efficacy, 0.0, open_min=True)
     delay_shift_ms = check_real("delay_shift_ms", delay_shift_ms, 0.0, 1.0, open_max=True)
     dt_ms = check_real("dt_ms", dt_ms, 0.0, 1.0, open_min=True)
     noise_mV = check_real("noise_mV", noise_mV, 0.0)
-    target = check_choice("target", target, ("numpy", "cython"))
-    saved = b2.prefs.codegen.target
-    b2.prefs.codegen.target = target
-    try:
-        b2.seed(seed)
+    if max_rate_hz is not None:
+        max_rate_hz = check_real("max_rate_hz", max_rate_hz, 0.0, open_min=True)
+    target = check_target(target, ("numpy", "cython"))
+    with brian2_context(target, seed=seed) as b2:
         ms = b2.ms
         clock = b2.Clock(dt=dt_ms * ms, name="continuous")
+        free_steps = np.ones((B, L + 1))                 # each trial's steps and one free step after it
+        free_steps[:, :L] = 1.0 - clamp.numpy()
+        free = b2.TimedArray(free_steps.reshape(-1), dt=1 * ms)
         ns = _namespace(b2, model, beta)
-        ns.update(efficacy=efficacy, t_free=(D - delay_shift_ms) * ms, sigma=noise_mV * b2.mV)
-        equations = model.equations + "free = int(t >= t_free) : 1\n"
+        ns.update(efficacy=efficacy, shift=delay_shift_ms * ms, sigma=noise_mV * b2.mV, trial_free=free)
+        equations = model.equations + "free = trial_free(t + shift + offset) : 1\noffset : second (shared)\n"
         if noise_mV > 0:
             first, rest = equations.split(" : volt", 1)
             equations = first + " + sigma * sqrt(2 / tau_m) * xi : volt" + rest
@@ -252,49 +266,55 @@ def recall_neurons(model: str | NeuronModel, synapses: SynapseList, targets, D: 
             s.w, s.delay = synapses.weight.astype(np.float64), delays
             pathways.append(s)
         spikes = b2.SpikeMonitor(group, name="spikes")
-        limit = max_rate_hz * N * 0.010
+        objects = [group, cue, *pathways, spikes]
         last = [0]
+        if max_rate_hz is not None:
+            limit = max_rate_hz * N * 0.010
 
-        @b2.network_operation(dt=10 * ms, name="runaway_guard")
-        def guard():
-            count = spikes.num_spikes
-            if count - last[0] > limit:
-                b2.stop()
-            last[0] = count
-
-        network = b2.Network(group, cue, *pathways, spikes, guard)
+            @b2.network_operation(dt=10 * ms, name="runaway_guard")
+            def guard():
+                count = spikes.num_spikes
+                if count - last[0] > limit:
+                    b2.stop()
+                last[0] = count
+            objects.append(guard)
+        network = b2.Network(*objects)
+        if on_build is not None:
+            on_build(network)
         network.store("rest")
-        raster = np.zeros((M, N, T), dtype=bool)
-        stopped = []
+        raster = np.zeros((B, N, L), dtype=bool)
+        events, stopped = [], []
         start = time.perf_counter()
-        for m in range(M):
+        for b in range(B):
             network.restore("rest")
             last[0] = 0
-            i, t = np.nonzero(targets[m, :, :D].numpy())
+            group.offset = b * (L + 1) * ms           # this trial's steps in trial_free
+            i, t = np.nonzero(inputs[b].numpy())
             if i.size:
                 cue.set_spikes(i, t * ms)
-            else:                                   # an empty cue: one spike after the end of the trial
-                cue.set_spikes([0], [2 * T] * ms)
-            network.run(T * ms, namespace=ns)
+            else:                                   # no input: one spike after the end of the trial
+                cue.set_spikes([0], [2 * L] * ms)
+            network.run(L * ms, namespace=ns)
             st, si = np.asarray(spikes.t / ms), np.asarray(spikes.i)
-            if float(network.t / ms) < T - 1e-9:
-                stopped.append(m)
-            step = np.floor(st + 1e-9).astype(np.int64)
-            ok = step < T
-            raster[m, si[ok], step[ok]] = True
+            if float(network.t / ms) < L - 1e-9:
+                stopped.append(b)
+            ok = st < L
+            step = np.floor(st[ok] + 1e-9).astype(np.int64)
+            raster[b, si[ok], step] = True
+            events.append((np.full(int(ok.sum()), b), si[ok].astype(np.int64), st[ok]))
         seconds = time.perf_counter() - start
-    finally:
-        b2.prefs.codegen.target = saved
-    recalled = torch.from_numpy(raster)
-    return NeuronRecall(recalled, tolerant_score(recalled, targets, D, k), stopped, seconds)
+    trial, neuron, t_ms = (np.concatenate(x) for x in zip(*events)) if events else (np.zeros(0),) * 3
+    return NeuronSimulation(torch.from_numpy(raster), (trial, neuron, t_ms), stopped, seconds, network)
 
 
 def calibrate_efficacy(model, synapses: SynapseList, targets, D: int, *,
-                       efficacies=(1.0, 1.4, 2.0, 2.8, 4.0), delay_shifts_ms=(0.5,),
-                       **kwargs) -> tuple[float, float, dict]:
-    """The efficacy (and delay shift) with the best pooled tolerant F1 on ``targets``.
+                       efficacies=(1.0, 1.4, 2.0, 2.8, 4.0), delay_shifts_ms=(0.5,), k: int = 1,
+                       trial=None, **kwargs) -> tuple[float, float, dict]:
+    """The efficacy (and delay shift) with the best pooled F1 at ``±k`` ms on ``targets``.
 
     Use a few calibration patterns, then recall the others with the result.
+    ``trial`` is the :class:`~hdsnn.config.TrialConfig` of the trials; other keyword
+    arguments go to :func:`simulate_neurons`.
 
     Returns
     -------
@@ -302,84 +322,21 @@ def calibrate_efficacy(model, synapses: SynapseList, targets, D: int, *,
 
     Examples
     --------
-    >>> from hdsnn.models import bernoulli_patterns
-    >>> from hdsnn.learning import hebbian_init
+    >>> from hdsnn.models import bernoulli_patterns, export_synapses
     >>> P = bernoulli_patterns(1, 40, 60, 0.05, seed=0)
-    >>> e, shift, table = calibrate_efficacy("lif_current", export_synapses(hebbian_init(P, D=8)), P, 8,
-    ...                                      efficacies=(1.0, 2.0))
+    >>> W = torch.zeros(40, 40, 8); W[torch.randperm(40)[:10], 0, 2] = 1.0
+    >>> e, shift, table = calibrate_efficacy("lif_current", export_synapses(W), P, 8, efficacies=(1.0, 2.0))
     >>> (e, shift) in table
     True
     """
+    targets = check_raster("targets", targets)
+    D = check_int("D", D, minimum=1, maximum=targets.shape[2] - 1)
+    trials = make_trials(targets, D, trial)
     table = {}
     for shift in delay_shifts_ms:
         for e in efficacies:
-            r = recall_neurons(model, synapses, targets, D, efficacy=e, delay_shift_ms=shift, **kwargs)
-            table[(float(e), float(shift))] = r.scores.pooled()["f1"]
+            sim = simulate_neurons(model, synapses, trials.inputs, trials.clamp, efficacy=e,
+                                   delay_shift_ms=shift, **kwargs)
+            table[(float(e), float(shift))] = tolerant_score(targets, trials.extract(sim.raster), D, k).pooled()["f1"]
     best = max(table, key=lambda key: (table[key], -abs(math.log(key[0]))))
     return best[0], best[1], table
-
-
-def benchmark_neurons(quick: bool = False, target: str = "numpy", k: int = 1, calibration_patterns: int = 2,
-                      per_pair: int = 20, progress: bool | None = None) -> dict:
-    """Tolerant F1 of each neuron model on the paper benchmark, uniform and lognormal delays.
-
-    The paper benchmark (``bernoulli_patterns(16, 1024, 1000, 1e-3, seed=0)``,
-    D = 41) with (a) the paper's connectivity, every delay 1..41 ms, Hebbian
-    weights; (b) ``per_pair`` delay draws per pair from a lognormal
-    distribution (median 10 ms, sigma 0.5) discretised to 1 ms, Hebbian
-    weights restricted to that mask (:func:`masked_hebbian_init`). The
-    discrete torch recall of the same weights is reported as a reference.
-    The efficacy (grid 0.5 .. 5.6) and the delay shift (0 or 0.5 ms) are
-    calibrated on the first ``calibration_patterns`` patterns, then every
-    pattern is recalled with them. ``quick``: a small network (N=128, M=4, T=300, D=21) and
-    an efficacy grid of 1.0, 1.4, 2.0 (where the full grid finds the best efficacies).
-    """
-    from tqdm.auto import tqdm
-
-    from hdsnn.analysis.timing import tolerant_score
-    from hdsnn.learning import hebbian_init
-    from hdsnn.models import bernoulli_patterns
-
-    from .connectivity import DelayDistribution, masked_hebbian_init, random_mask
-
-    if quick:
-        M, N, T, p, D = 4, 128, 300, 8e-3, 21
-        efficacies = (1.0, 1.4, 2.0)
-    else:
-        M, N, T, p, D = 16, 1024, 1000, 1e-3, 41
-        efficacies = (0.5, 0.7, 1.0, 1.4, 2.0, 2.8, 4.0, 5.6)
-    P = bernoulli_patterns(M, N, T, p, seed=0)
-    lognormal = DelayDistribution("lognormal", median_ms=10.0, sigma=0.5)
-    mask = random_mask(N, D, p_connect=1.0, synapses_per_pair=per_pair, delays=lognormal, seed=0)
-    networks = {"uniform": export_synapses(hebbian_init(P, D=D)),
-                "lognormal": export_synapses(masked_hebbian_init(P, mask), mask=mask)}
-    results = {"setup": {"M": M, "N": N, "T": T, "p_A": p, "D": D, "k_ms": k, "dt_ms": 0.1, "target": target,
-                         "calibration_patterns": calibration_patterns,
-                         "lognormal": {"median_ms": 10.0, "sigma": 0.5, "synapses_per_pair": per_pair},
-                         "synapses": {name: len(s) for name, s in networks.items()},
-                         "torch_discrete_f1": {}}}
-    import hdsnn
-    for name, syn in networks.items():
-        f1 = hdsnn.recall(syn.to_dense(), P, progress=False).scores.pooled()["f1"]
-        results["setup"]["torch_discrete_f1"][name] = f1
-        print(f"{name:>9} delays: {len(syn)} synapses; discrete torch recall, exact F1 {f1:.4f}", flush=True)
-    jobs = [(d, m) for d in networks for m in NEURON_MODELS]
-    for delays, name in tqdm(jobs, desc="neuron models", disable=None if progress is None else not progress):
-        syn = networks[delays]
-        start = time.perf_counter()
-        e, shift, table = calibrate_efficacy(name, syn, P[:calibration_patterns], D, k=k, target=target,
-                                             efficacies=efficacies, delay_shifts_ms=(0.0, 0.5))
-        r = recall_neurons(name, syn, P, D, efficacy=e, delay_shift_ms=shift, k=k, target=target)
-        pooled = r.scores.pooled()
-        wider = tolerant_score(r.raster, P, D, k + 1).pooled()["f1"]
-        exact = tolerant_score(r.raster, P, D, 0).pooled()["f1"]
-        results[f"{delays}/{name}"] = {
-            "efficacy": e, "delay_shift_ms": shift,
-            "calibration_f1": {f"efficacy={a:g} shift={b:g}ms": f for (a, b), f in table.items()},
-            "f1": pooled["f1"], "precision": pooled["precision"], "recall": pooled["recall"],
-            f"f1_k{k + 1}": wider, "f1_exact": exact, "stopped_patterns": r.stopped,
-            "seconds": time.perf_counter() - start}
-        print(f"{delays:>9} delays  {name:<16} efficacy {e:<4g} shift {shift:g} ms  tolerant F1 (±{k} ms) "
-              f"{pooled['f1']:.4f} (precision {pooled['precision']:.3f}, recall {pooled['recall']:.3f}); "
-              f"±{k + 1} ms {wider:.4f}; exact {exact:.4f}", flush=True)
-    return results

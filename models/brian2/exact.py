@@ -41,24 +41,22 @@ Scheduling recipe (measured; ``tests/test_brian2_exact.py`` checks it):
    ``w`` are float32, and so are ``beta`` and ``theta``: shared variables of
    the group (with float32 constants in the namespace, the cython membrane
    differed from torch by one ulp here and there: they are doubles in C++).
-   The C++ targets are compiled with :data:`COMPILE_ARGS`: without
-   ``-ffast-math`` and with ``-ffp-contract=off``. Measured on the cython
-   target with ``-march=native``: without ``-ffp-contract=off`` (fused
-   multiply-add) about 30 % of the membrane values differ in their last bits
-   from torch (spikes were still identical on the test networks); with it,
-   none. Brian2 keys its cython cache by the code only, so the builds with
-   these flags live in their own cache folder.
+   The C++ targets are compiled with
+   :data:`hdsnn.models.brian2.context.COMPILE_ARGS`: without ``-ffast-math``
+   and with ``-ffp-contract=off``. Measured on the cython target with
+   ``-march=native``: without ``-ffp-contract=off`` (fused multiply-add) about
+   30 % of the membrane values differ in their last bits from torch (spikes
+   were still identical on the test networks); with it, none.
 
-Runtime targets: ``'numpy'`` (default), ``'cython'``, ``'cpp_standalone'``
-(built in a temporary folder unless ``build_dir`` is given) and
-``'cuda_standalone'`` (needs brian2cuda and a GPU).
+Targets: ``'numpy'`` (default), ``'cython'``, ``'cpp_standalone'`` (built in a
+temporary folder unless ``build_dir`` is given) and ``'cuda_standalone'``
+(needs brian2cuda and a GPU); :func:`hdsnn.models.brian2.context.brian2_context`
+owns the settings and restores the user's afterwards. The built
+``brian2.Network`` is returned, and ``on_build`` lets a user add objects
+(monitors) to it before it runs.
 """
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import os
-import tempfile
 import time
 from dataclasses import dataclass
 
@@ -66,11 +64,12 @@ import numpy as np
 import torch
 
 from hdsnn.config import NetworkConfig
-from hdsnn.validation import check_choice, check_raster
+from hdsnn.validation import check_raster
 
-from .export import TARGETS, SynapseList, check_memory, export_synapses
+from ..export import SynapseList, check_memory, export_synapses
+from .context import brian2_context, check_target
 
-__all__ = ["EQUATIONS", "Brian2Simulation", "simulate_brian2", "COMPILE_ARGS"]
+__all__ = ["EQUATIONS", "Brian2Simulation", "simulate_brian2"]
 
 #: The neuron and synapse of the contract, as Brian2 strings.
 EQUATIONS = {
@@ -88,9 +87,6 @@ forced = trial_inputs(t, i) : 1 (constant over dt)  # 1 where a spike is imposed
     "on_pre": "I_post += w",
 }
 
-#: Compiler flags of the C++ targets: Brian2's defaults without -ffast-math, no FMA contraction.
-COMPILE_ARGS = ["-w", "-O3", "-march=native", "-ffp-contract=off", "-std=c++11"]
-
 
 @dataclass(frozen=True)
 class Brian2Simulation:
@@ -107,6 +103,9 @@ class Brian2Simulation:
     build_seconds, run_seconds : float
         Wall time to build the Brian2 objects, and of ``Network.run`` (code
         generation and compilation included).
+    network : brian2.Network
+        The network that ran (groups ``'neurons'``, ``'recurrent'``, monitor
+        ``'spikes'``, and whatever ``on_build`` added); its monitors hold their data.
     """
 
     raster: torch.Tensor
@@ -115,41 +114,7 @@ class Brian2Simulation:
     target: str
     build_seconds: float
     run_seconds: float
-
-
-@contextlib.contextmanager
-def _brian2_target(target: str, build_dir: str | None):
-    """Select a runtime target (and a standalone device) for one run, then restore Brian2's settings."""
-    import brian2 as b2
-
-    cython_prefs = b2.prefs.codegen.runtime.cython
-    saved = (b2.prefs.codegen.target, list(b2.prefs.codegen.cpp.extra_compile_args_gcc), cython_prefs.cache_dir)
-    b2.prefs.codegen.cpp.extra_compile_args_gcc = list(COMPILE_ARGS)
-    # Brian2's cython cache is keyed by the code, not the compiler flags: keep our builds apart.
-    flags = hashlib.sha1(" ".join(COMPILE_ARGS).encode()).hexdigest()[:10]
-    cython_prefs.cache_dir = os.path.join(os.path.expanduser("~"), ".cython", f"brian_extensions_hdsnn_{flags}")
-    standalone = target.endswith("_standalone")
-    tmp = None
-    try:
-        if standalone:
-            if target == "cuda_standalone":
-                import brian2cuda  # noqa: F401  (registers the device)
-            if build_dir is None:
-                tmp = tempfile.TemporaryDirectory(prefix="hdsnn-brian2-")
-                build_dir = tmp.name
-            b2.set_device(target, directory=build_dir, build_on_run=True)
-        else:
-            b2.prefs.codegen.target = target
-        yield b2
-    finally:
-        if standalone:
-            b2.device.reinit()
-            b2.set_device("runtime")
-        b2.prefs.codegen.target = saved[0]
-        b2.prefs.codegen.cpp.extra_compile_args_gcc = saved[1]
-        cython_prefs.cache_dir = saved[2]
-        if tmp is not None:
-            tmp.cleanup()
+    network: object = None
 
 
 def _schedule(inputs: torch.Tensor, clamp: torch.Tensor, gap: int):
@@ -166,7 +131,8 @@ def _schedule(inputs: torch.Tensor, clamp: torch.Tensor, gap: int):
 def simulate_brian2(W, inputs, clamp=None, net: NetworkConfig | None = None, *, target: str = "numpy",
                     threshold: float | None = None, top_k: int | None = None,
                     keep_fraction: float | None = None, mask=None, budget_bytes: float | None = None,
-                    record_membrane: bool = False, build_dir: str | None = None) -> Brian2Simulation:
+                    record_membrane: bool = False, build_dir: str | None = None,
+                    on_build=None) -> Brian2Simulation:
     """Simulate a batch of trials in the discrete-equivalent Brian2 network.
 
     Parameters
@@ -184,6 +150,10 @@ def simulate_brian2(W, inputs, clamp=None, net: NetworkConfig | None = None, *, 
         Also return the membrane potential (memory ``B * N * L`` floats).
     build_dir : str, optional
         Folder of the standalone project (default: a temporary folder, removed afterwards).
+    on_build : callable, optional
+        Called as ``on_build(network)`` with the built ``brian2.Network`` before it
+        runs: add your own monitors there (time runs over all trials one after the
+        other, each preceded by ``D`` silent clamped steps).
 
     Returns
     -------
@@ -198,8 +168,17 @@ def simulate_brian2(W, inputs, clamp=None, net: NetworkConfig | None = None, *, 
     >>> sim = simulate_brian2(W, x, net=NetworkConfig(N=3, D=3))
     >>> torch.nonzero(sim.raster[0]).tolist()
     [[0, 0], [1, 2], [2, 5]]
+
+    Your own monitor on the built network:
+
+    >>> import brian2
+    >>> def watch(network):
+    ...     network.add(brian2.StateMonitor(network["neurons"], "u", record=[2], name="watch"))
+    >>> sim = simulate_brian2(W, x, net=NetworkConfig(N=3, D=3), on_build=watch)
+    >>> sim.network["watch"].u.shape
+    (1, 13)
     """
-    target = check_choice("target", target, TARGETS)
+    target = check_target(target)
     net = net if net is not None else NetworkConfig()
     if not isinstance(net, NetworkConfig):
         raise ValueError(f"net must be a NetworkConfig; got {type(net).__name__}")
@@ -219,7 +198,7 @@ def simulate_brian2(W, inputs, clamp=None, net: NetworkConfig | None = None, *, 
     if syn.N != N:
         raise ValueError(f"the weights are for N={syn.N} neurons but inputs have N={N}")
     forced, clamped, span = _schedule(inputs, clamp.to(torch.bool), gap=syn.D)
-    with _brian2_target(target, build_dir) as b2:
+    with brian2_context(target, build_dir=build_dir) as b2:
         start = time.perf_counter()
         ms = b2.ms
         clock = b2.Clock(dt=1 * ms, name="steps")
@@ -243,6 +222,8 @@ def simulate_brian2(W, inputs, clamp=None, net: NetworkConfig | None = None, *, 
             state = b2.StateMonitor(group, "u", record=True, when="thresholds", order=-1, name="membrane")
             objects.append(state)
         network = b2.Network(*objects)
+        if on_build is not None:
+            on_build(network)
         build = time.perf_counter() - start
         start = time.perf_counter()
         network.run(B * span * ms, namespace=namespace)
@@ -257,4 +238,4 @@ def simulate_brian2(W, inputs, clamp=None, net: NetworkConfig | None = None, *, 
     membrane = None
     if u is not None:
         membrane = torch.from_numpy(u.reshape(N, B, span)[:, :, syn.D:].transpose(1, 0, 2).copy())
-    return Brian2Simulation(torch.from_numpy(raster), membrane, len(syn), target, build, run)
+    return Brian2Simulation(torch.from_numpy(raster), membrane, len(syn), target, build, run, network)

@@ -1,0 +1,250 @@
+"""One front door for learning: ``learn(targets, method, ...)`` over a registry of learners.
+
+Every learner turns target patterns ``(M, N, T)`` into weights ``W`` of shape
+``(N, N, D)`` (index ``[post, pre, delay-1]``), optionally restricted to a
+connectivity mask. Each declares its options as a frozen record
+(:class:`hdsnn.config.Record`), so that the command line and the checks come
+from one declaration, and every learner returns the same :class:`Learned`.
+
+=========  ====================================================  ==============================
+method     what it does                                          options record
+=========  ====================================================  ==============================
+hebbian    analytic STDP-equivalent rule, from spike pairs        :class:`HebbianOptions`
+lstsq      minimum-norm least squares (block CGLS)                :class:`LstsqOptions`
+bptt       closed-loop surrogate-gradient BPTT                    :class:`~hdsnn.learning.TrainConfig`
+stdp       pair-based STDP on the delayed synapses (torch/Brian2)  :class:`StdpOptions`
+=========  ====================================================  ==============================
+
+Examples
+--------
+>>> from hdsnn.models import bernoulli_patterns
+>>> P = bernoulli_patterns(2, 40, 100, 0.05, seed=0)
+>>> learned = learn(P, "hebbian", D=5, gain=2.0)
+>>> learned.W.shape, learned.method, learned.options["gain"]
+(torch.Size([40, 40, 5]), 'hebbian', 2.0)
+>>> learn(P, "hebbian", D=5, epochs=3)
+Traceback (most recent call last):
+...
+ValueError: method 'hebbian' takes the options compensate, gain; got epochs
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, fields, replace
+
+import torch
+
+from hdsnn.config import NetworkConfig, Record, param
+from hdsnn.models.brian2.context import check_target
+from hdsnn.validation import check_choice, check_int, check_raster, check_weights
+
+from .bptt import TrainConfig, train
+from .hebbian import DEFAULT_GAIN, hebbian_init, masked_hebbian_init
+from .least_squares import LSTSQ_GAIN, least_squares_init
+from .stdp import STDPConfig, check_stdp_inputs, mask_density, stdp_closed_form, stdp_event_loop
+from .stdp_brian2 import stdp_brian2
+
+__all__ = ["learn", "Learned", "LEARNERS", "HebbianOptions", "LstsqOptions", "StdpOptions", "Learner"]
+
+
+@dataclass(frozen=True)
+class HebbianOptions(Record):
+    """Options of the Hebbian rule."""
+
+    gain: float = param(DEFAULT_GAIN, "gain g, the input of a target spike in units of theta "
+                                      "(measured by `hdsnn paper gain_scan`)", minimum=0.0, open_min=True)
+    compensate: bool = param(True, "with a mask: divide by the fraction of entries kept", cli=False)
+
+
+@dataclass(frozen=True)
+class LstsqOptions(Record):
+    """Options of exact least squares."""
+
+    gain: float = param(LSTSQ_GAIN, "target gain of the least-squares fit", minimum=0.0, open_min=True)
+    tol: float = param(1e-8, "relative residual of the normal equations at which CGLS stops", minimum=0.0,
+                       open_min=True)
+    max_iter: int = param(500, "CGLS iteration limit", minimum=1)
+
+
+@dataclass(frozen=True)
+class StdpOptions(STDPConfig):
+    """STDP rule (:class:`~hdsnn.learning.STDPConfig`) and where it runs."""
+
+    simulator: str = param("torch", "torch (closed form or event loop) or the plastic Brian2 network",
+                           choices=("torch", "brian2"))
+    target: str = param("numpy", "Brian2 target of simulator brian2", choices=("numpy", "cython"))
+
+    def rule(self) -> STDPConfig:
+        """The STDP rule alone."""
+        names = {f.name for f in fields(STDPConfig)}
+        return STDPConfig(**{k: v for k, v in self.to_dict().items() if k in names})
+
+
+@dataclass(frozen=True)
+class Learned:
+    """What a learner found.
+
+    Attributes
+    ----------
+    W : float tensor ``(N, N, D)``
+        Weights (for BPTT: those of the best epoch).
+    method : str
+    options : dict
+        The learner's options record, as a dict.
+    network : dict
+        The :class:`~hdsnn.config.NetworkConfig` learned for.
+    mask : bool tensor ``(N, N, D)`` or None
+    seconds : float
+        Wall time of learning.
+    history : list of dict
+        Per-epoch records of iterative learners (empty otherwise).
+    details : dict
+        Learner-specific facts (STDP amplitudes, BPTT last weights and epochs...).
+    """
+
+    W: torch.Tensor
+    method: str
+    options: dict
+    network: dict
+    mask: torch.Tensor | None = None
+    seconds: float = 0.0
+    history: list = field(default_factory=list)
+    details: dict = field(default_factory=dict)
+
+    def metadata(self) -> dict:
+        """JSON metadata for the weights file (:func:`hdsnn.io.save_weights`)."""
+        extra = {k: v for k, v in self.details.items() if not isinstance(v, torch.Tensor)}
+        return {"method": self.method, "options": self.options, "network": self.network, "D": self.W.shape[2],
+                "masked": self.mask is not None, **extra}
+
+
+@dataclass(frozen=True)
+class Learner:
+    """A registered learner: its options record and the function that learns."""
+
+    options: type
+    run: object
+    help: str
+
+
+def _hebbian(targets, net, mask, W0, opts, progress):
+    if mask is not None:
+        W = masked_hebbian_init(targets, mask, beta=net.beta, gain=opts.gain, compensate=opts.compensate)
+    else:
+        W = hebbian_init(targets, D=net.D, beta=net.beta, gain=opts.gain)
+    return W, [], {}
+
+
+def _lstsq(targets, net, mask, W0, opts, progress):
+    if mask is not None:
+        raise ValueError("method 'lstsq' does not take a mask; use method 'hebbian', 'bptt' or 'stdp'")
+    W = least_squares_init(targets, D=net.D, beta=net.beta, gain=opts.gain, tol=opts.tol, max_iter=opts.max_iter,
+                           progress=progress)
+    return W, [], {}
+
+
+def _bptt(targets, net, mask, W0, opts, progress, *, out=None, resume=False):
+    result = train(targets, W0, opts, net, mask=mask, out=out, resume=resume, progress=progress)
+    return result.best_W, result.history, {"best_f1": result.best_f1, "epochs": result.epochs,
+                                            "last_W": result.W}
+
+
+def _stdp(targets, net, mask, W0, opts, progress):
+    rule = replace(opts.rule(), beta=net.beta)
+    raster, D, rule, mask = check_stdp_inputs(targets, net.D, rule, mask)
+    a_plus, a_minus = rule.amplitudes(raster, D, mask_density(mask))
+    if opts.simulator == "brian2":
+        W, how = stdp_brian2(raster, D, rule, mask=mask, target=check_target(opts.target)).float(), "brian2"
+    elif rule.update == "additive" and not rule.bounded:
+        W, how = stdp_closed_form(raster, D, rule, mask=mask), "closed_form"
+    else:
+        W, how = stdp_event_loop(raster, D, rule, mask=mask, progress=progress).float(), "event_loop"
+    n = raster.shape[1] ** 2 * D if mask is None else int(mask.sum())
+    return W, [], {"a_plus": a_plus, "a_minus": a_minus, "implementation": how, "n_synapses": n}
+
+
+#: The learners, by method name.
+LEARNERS = {
+    "hebbian": Learner(HebbianOptions, _hebbian, "analytic Hebbian (STDP-equivalent) rule"),
+    "lstsq": Learner(LstsqOptions, _lstsq, "exact minimum-norm least squares"),
+    "bptt": Learner(TrainConfig, _bptt, "closed-loop surrogate-gradient BPTT"),
+    "stdp": Learner(StdpOptions, _stdp, "online pair-based STDP"),
+}
+
+
+def learn(targets, method: str = "hebbian", *, D: int | None = None, net: NetworkConfig | None = None,
+          mask=None, W0=None, progress: bool | None = None, out=None, resume: bool = False,
+          **options) -> Learned:
+    """Learn weights that store ``targets``, by one of the registered methods.
+
+    Parameters
+    ----------
+    targets : bool array ``(M, N, T)``
+    method : str
+        A key of :data:`LEARNERS`.
+    D : int, optional
+        Number of delays (default: ``net.D``, the mask's or ``W0``'s, else 41).
+    net : NetworkConfig, optional
+        Neuron (beta, theta, reset); ``N`` comes from the targets.
+    mask : bool array ``(N, N, D)``, optional
+        Synapses that exist; the others stay 0 (not for ``lstsq``).
+    W0 : float array ``(N, N, D)``, optional
+        Initial weights (``bptt`` only).
+    progress : bool or None
+        Progress bar (None: on a terminal only).
+    out, resume :
+        Run folder and resumption of ``bptt`` (checkpoint, history, figure).
+    **options
+        Fields of the method's options record (or ``config=`` a record instance).
+
+    Returns
+    -------
+    Learned
+
+    Raises
+    ------
+    ValueError
+        An unknown method, an option the method does not take, or a bad value.
+    """
+    method = check_choice("method", method, tuple(LEARNERS))
+    learner = LEARNERS[method]
+    targets = check_raster("targets", targets)
+    M, N, T = targets.shape
+    config = options.pop("config", None)
+    allowed = sorted(f.name for f in fields(learner.options))
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise ValueError(f"method {method!r} takes the options {', '.join(allowed)}; got {', '.join(unknown)}")
+    if config is not None and not isinstance(config, learner.options):
+        raise ValueError(f"config must be a {learner.options.__name__} for method {method!r}; "
+                         f"got {type(config).__name__}")
+    opts = replace(config, **options) if config is not None else learner.options(**options)
+    if W0 is not None and method != "bptt":
+        raise ValueError(f"W0 (initial weights) is for method 'bptt' only; got method {method!r}")
+    if (out is not None or resume) and method != "bptt":
+        raise ValueError(f"out and resume are for method 'bptt' only; got method {method!r}")
+    D = _delays(D, net, mask, W0, N)
+    if D >= T:
+        raise ValueError(f"D ({D} delays) must be smaller than T ({T} steps per pattern)")
+    net = replace(net if net is not None else NetworkConfig(), N=N, D=D)
+    if mask is not None:
+        mask = torch.as_tensor(mask).to(torch.bool)
+        if tuple(mask.shape) != (N, N, D):
+            raise ValueError(f"mask must have shape (N, N, D) = {(N, N, D)}; got {tuple(mask.shape)}")
+    if W0 is not None:
+        W0 = check_weights("W0", W0, N=N, D=D)
+    start = time.perf_counter()
+    extra = {"out": out, "resume": resume} if method == "bptt" else {}
+    W, history, details = learner.run(targets, net, mask, W0, opts, progress, **extra)
+    return Learned(W, method, opts.to_dict(), net.to_dict(), mask, time.perf_counter() - start, history, details)
+
+
+def _delays(D, net, mask, W0, N) -> int:
+    """D from the explicit argument, the mask and W0 (which must agree), else ``net.D``, else 41."""
+    given = {k: v for k, v in {"D": D, "mask": None if mask is None else int(torch.as_tensor(mask).shape[-1]),
+                               "W0": None if W0 is None else int(torch.as_tensor(W0).shape[-1])}.items()
+             if v is not None}
+    if len(set(given.values())) > 1:
+        raise ValueError("the number of delays disagrees: " + ", ".join(f"{k}={v}" for k, v in given.items()))
+    value = next(iter(given.values())) if given else (net.D if net is not None else 41)
+    return check_int("D", value, minimum=1)

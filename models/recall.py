@@ -1,0 +1,299 @@
+"""One front door for recall: ``recall(W, targets, simulator=...)`` over a registry of simulators.
+
+Every simulator runs the same trials (:func:`hdsnn.models.make_trials` or
+:func:`~hdsnn.models.sequential_trials` from a :class:`~hdsnn.config.TrialConfig`:
+pretime, cue semantics, trigger length, noise, silenced neurons, posttime)
+and the same runaway guard (``max_rate``), or refuses an option it cannot
+honour before any work starts; an option is never silently ignored.
+
+==========  ===============================================================  ========================
+simulator   what runs                                                        options record
+==========  ===============================================================  ========================
+torch       event-driven discrete simulator (CPU or CUDA)                    :class:`TorchOptions`
+dense       dense reference (the test oracle)                                :class:`TorchOptions`
+brian2      Brian2: the discrete-equivalent network (``neuron='exact'``)     :class:`Brian2Options`
+            or a continuous-time neuron model (``lif_current``, ...)
+==========  ===============================================================  ========================
+
+The discrete simulators are scored exactly; the continuous-time neuron models
+at ``±tolerance`` ms with one-to-one matching, and their exact spike times are
+kept in :attr:`Recall.spikes`. The dense reference and the discrete Brian2
+network run without a guard and get it applied afterwards
+(:func:`hdsnn.models.simulate.apply_guard`, exact).
+
+Examples
+--------
+>>> from hdsnn.models import bernoulli_patterns
+>>> P = bernoulli_patterns(M=2, N=64, T=120, p_A=0.02, seed=1)
+>>> W = torch.zeros(64, 64, 15)
+>>> recall(W, P, simulator="torch", top_k=3)
+Traceback (most recent call last):
+...
+ValueError: simulator 'torch' takes the options device, sparse; got top_k
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, fields, replace
+
+import numpy as np
+import torch
+
+from hdsnn.config import NetworkConfig, Record, TrialConfig, param
+from hdsnn.validation import check_choice, check_device, check_raster, check_real, check_weights
+
+from .brian2.context import TARGETS, check_target
+from .brian2.exact import simulate_brian2
+from .brian2.neurons import calibrate_efficacy, simulate_neurons
+from .export import SynapseList, export_synapses
+from .scores import Scores, score, tolerant_score
+from .simulate import apply_guard, simulate, simulate_dense
+from .trial import Trials, make_trials, sequential_trials
+
+__all__ = ["recall", "Recall", "SIMULATORS", "Simulator", "TorchOptions", "Brian2Options", "NEURONS"]
+
+#: Neuron models of the brian2 simulator: the discrete-equivalent network and the continuous-time models.
+NEURONS = ("exact", "lif_current", "lif_conductance", "adex", "izhikevich")
+
+
+@dataclass(frozen=True)
+class TorchOptions(Record):
+    """Options of the torch simulators."""
+
+    device: str = param("cpu", "torch device: cpu or cuda")
+    sparse: bool | None = param(None, "deliver entry by entry (default: by the fraction of non-zero weights)",
+                                cli=False)
+
+    def _check(self):
+        check_device("device", self.device)
+
+
+@dataclass(frozen=True)
+class Brian2Options(Record):
+    """Options of the Brian2 simulator."""
+
+    neuron: str = param("exact", "exact: the discrete-equivalent network; others: continuous time",
+                        choices=NEURONS)
+    target: str = param("numpy", "Brian2 target", choices=TARGETS)
+    threshold: float | None = param(None, "prune: keep synapses with |w| >= threshold", minimum=0.0)
+    top_k: int | None = param(None, "prune: keep the k largest |w| per postsynaptic neuron", minimum=1)
+    keep_fraction: float | None = param(None, "prune: keep this fraction of the non-zero weights, largest first",
+                                        minimum=0.0, maximum=1.0, open_min=True)
+    budget_gb: float | None = param(None, "refuse networks estimated above this memory (GiB; default: half "
+                                          "the available memory)", minimum=0.0, open_min=True)
+    build_dir: str | None = param(None, "standalone project folder (default: a temporary one)", cli=False)
+    efficacy: float | None = param(None, "synaptic efficacy of a continuous-time neuron (default: calibrated "
+                                         "on the first calibration_patterns patterns)", minimum=0.0, open_min=True)
+    calibration_patterns: int = param(2, "patterns used to calibrate the efficacy", minimum=1)
+    delay_shift_ms: float | None = param(None, "shorten every delay by this (default: calibrated, else 0.5 ms)",
+                                         minimum=0.0, maximum=1.0, open_max=True, unit="ms")
+    tolerance: int = param(1, "timing tolerance of a continuous-time neuron's scores", minimum=0)
+    noise_mV: float = param(0.0, "background membrane noise of a continuous-time neuron", minimum=0.0,
+                            unit="mV")
+    dt_ms: float = param(0.1, "integration step of a continuous-time neuron", minimum=0.0, maximum=1.0,
+                         open_min=True, unit="ms")
+    seed: int = param(0, "seed of Brian2's noise", minimum=0)
+
+    def _check(self):
+        check_target(self.target)
+        if self.neuron != "exact" and self.target not in ("numpy", "cython"):
+            raise ValueError(f"target must be 'numpy' or 'cython' with neuron {self.neuron!r}; got {self.target!r}")
+
+
+@dataclass(frozen=True)
+class Recall:
+    """What a recall gave.
+
+    Attributes
+    ----------
+    raster : bool tensor ``(M, N, T)``
+        The recalled patterns in steps of 1 ms, aligned with the targets (step 0 = trigger onset).
+    full : bool tensor ``(B, N, L)``
+        Everything the network did, pretime and posttime included.
+    scores : Scores
+        Over the free-run window ``t >= D``: exact for the discrete simulators,
+        ``±tolerance`` ms for continuous-time neurons.
+    runaway : bool tensor ``(B,)``
+        Trials stopped by the runaway guard.
+    seconds : dict
+        Wall time of each stage (``simulate``; ``export``, ``build``, ``calibration`` where they happen).
+    simulator : str
+    spikes : tuple of numpy arrays ``(pattern, neuron, time_ms)`` or None
+        Exact spike times (ms from the trigger onset) in continuous time; None in discrete time.
+    network : brian2.Network or None
+        The Brian2 network that ran, with its monitors.
+    provenance : dict
+        Simulator, options, network and trial settings (JSON-ready).
+    """
+
+    raster: torch.Tensor
+    full: torch.Tensor
+    scores: Scores
+    runaway: torch.Tensor
+    seconds: dict
+    simulator: str = "torch"
+    spikes: tuple | None = None
+    network: object = None
+    provenance: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Simulator:
+    """A registered simulator: its options record and the function that runs a batch of trials."""
+
+    options: type
+    run: object
+    help: str
+
+
+def _torch(W, trials: Trials, net, max_rate, opts, progress, targets):
+    start = time.perf_counter()
+    sim = simulate(W, trials.inputs, trials.clamp, net, max_rate=max_rate, device=opts.device, sparse=opts.sparse,
+                   progress=progress)
+    return sim.raster, sim.runaway, {"simulate": time.perf_counter() - start}, {}
+
+
+def _dense(W, trials, net, max_rate, opts, progress, targets):
+    start = time.perf_counter()
+    sim = simulate_dense(W, trials.inputs, trials.clamp, net, device=opts.device, progress=progress)
+    guarded = apply_guard(sim.raster, trials.clamp, W.shape[2], max_rate)
+    return guarded.raster, guarded.runaway, {"simulate": time.perf_counter() - start}, {}
+
+
+def _brian2(W, trials, net, max_rate, opts, progress, targets):
+    start = time.perf_counter()
+    budget = None if opts.budget_gb is None else opts.budget_gb * 2**30
+    syn = export_synapses(W, threshold=opts.threshold, top_k=opts.top_k, keep_fraction=opts.keep_fraction,
+                          budget_bytes=budget)
+    seconds = {"export": time.perf_counter() - start}
+    if opts.neuron == "exact":
+        sim = simulate_brian2(syn, trials.inputs, trials.clamp, net, target=opts.target, budget_bytes=budget,
+                              build_dir=opts.build_dir)
+        guarded = apply_guard(sim.raster, trials.clamp, W.shape[2], max_rate)
+        seconds.update(build=sim.build_seconds, simulate=sim.run_seconds)
+        return guarded.raster, guarded.runaway, seconds, {"network": sim.network, "n_synapses": sim.n_synapses}
+    kw = dict(beta=net.beta, noise_mV=opts.noise_mV, dt_ms=opts.dt_ms, target=opts.target, seed=opts.seed,
+              max_rate_hz=None if max_rate is None else max_rate * 1000.0 / net.dt_ms)
+    efficacy, shift, table = opts.efficacy, opts.delay_shift_ms, None
+    if efficacy is None:
+        start = time.perf_counter()
+        shifts = (0.5,) if shift is None else (shift,)
+        calibration = targets[:opts.calibration_patterns]
+        efficacy, shift, table = calibrate_efficacy(opts.neuron, syn, calibration, trials.D, k=opts.tolerance,
+                                                    delay_shifts_ms=shifts, **kw)
+        seconds["calibration"] = time.perf_counter() - start
+    shift = 0.5 if shift is None else shift
+    sim = simulate_neurons(opts.neuron, syn, trials.inputs, trials.clamp, efficacy=efficacy, delay_shift_ms=shift,
+                           **kw)
+    seconds["simulate"] = sim.seconds
+    runaway = torch.zeros(trials.inputs.shape[0], dtype=torch.bool)
+    runaway[sim.stopped] = True
+    extra = {"network": sim.network, "n_synapses": len(syn), "events": sim.spikes, "efficacy": efficacy,
+             "delay_shift_ms": shift,
+             "calibration": None if table is None else {f"{e:g}/{d:g}": f for (e, d), f in table.items()}}
+    return sim.raster, runaway, seconds, extra
+
+
+#: The simulators, by name.
+SIMULATORS = {
+    "torch": Simulator(TorchOptions, _torch, "event-driven discrete simulator"),
+    "dense": Simulator(TorchOptions, _dense, "dense discrete reference"),
+    "brian2": Simulator(Brian2Options, _brian2, "Brian2 networks (discrete-equivalent or neuron models)"),
+}
+
+
+def recall(W, targets, *, simulator: str = "torch", net: NetworkConfig | None = None,
+           trial: TrialConfig | None = None, sequential: bool = False, max_rate: float | None = 0.05,
+           progress: bool | None = None, **options) -> Recall:
+    """Recall every target from its trigger window and score it.
+
+    Parameters
+    ----------
+    W : float tensor ``(N, N, D)`` or SynapseList
+        Weights, index ``[post, pre, delay-1]`` (a synapse list is made dense).
+    targets : bool tensor ``(M, N, T)``
+        Stored patterns.
+    simulator : str
+        A key of :data:`SIMULATORS`.
+    net : NetworkConfig, optional
+        Neuron parameters (beta, theta, reset); ``N`` and ``D`` are taken from ``W``.
+    trial : TrialConfig, optional
+        Pretime, posttime, cue semantics, perturbations.
+    sequential : bool
+        Chain all trials in one run (the paper's sequential retrieval) instead of a batch.
+    max_rate : float or None
+        Runaway guard: spikes per neuron per step over the last D free-run steps above
+        which a trial is stopped (continuous time: the same rate, over 10 ms). None: no guard.
+    progress : bool or None
+        Progress bar (None: on a terminal only).
+    **options
+        Fields of the simulator's options record (or ``config=`` a record instance).
+
+    Returns
+    -------
+    Recall
+
+    Raises
+    ------
+    ValueError
+        An unknown simulator, an option it does not take, a bad value, or weights and
+        targets that do not fit, before any simulation runs.
+
+    Examples
+    --------
+    >>> from hdsnn.models import bernoulli_patterns
+    >>> from hdsnn.learning import hebbian_init
+    >>> P = bernoulli_patterns(M=2, N=64, T=120, p_A=0.02, seed=1)
+    >>> r = recall(hebbian_init(P, D=15), P)
+    >>> r.raster.shape, r.scores.pooled()["f1"] > 0.9
+    (torch.Size([2, 64, 120]), True)
+    """
+    simulator = check_choice("simulator", simulator, tuple(SIMULATORS))
+    entry = SIMULATORS[simulator]
+    config = options.pop("config", None)
+    allowed = sorted(f.name for f in fields(entry.options))
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise ValueError(f"simulator {simulator!r} takes the options {', '.join(allowed)}; "
+                         f"got {', '.join(unknown)}")
+    if config is not None and not isinstance(config, entry.options):
+        raise ValueError(f"config must be a {entry.options.__name__} for simulator {simulator!r}; "
+                         f"got {type(config).__name__}")
+    opts = replace(config, **options) if config is not None else entry.options(**options)
+    targets = check_raster("targets", targets)
+    M, N, T = targets.shape
+    W = W.to_dense() if isinstance(W, SynapseList) else W
+    W = check_weights("W", W, N=N)
+    D = W.shape[2]
+    if D >= T:
+        raise ValueError(f"W has D={D} delays, which must be smaller than the patterns' T={T} steps")
+    base = net if net is not None else NetworkConfig(N=N, D=D)
+    if not isinstance(base, NetworkConfig):
+        raise ValueError(f"net must be a NetworkConfig; got {type(base).__name__}")
+    net = replace(base, N=N, D=D)
+    if trial is not None and not isinstance(trial, TrialConfig):
+        raise ValueError(f"trial must be a TrialConfig; got {type(trial).__name__}")
+    if max_rate is not None:
+        max_rate = check_real("max_rate", max_rate, 0.0, 1.0, open_min=True)
+    trials = (sequential_trials if sequential else make_trials)(targets, D, trial)
+    full, runaway, seconds, extra = entry.run(W, trials, net, max_rate, opts, progress, targets)
+    raster = trials.extract(full)
+    continuous = "events" in extra
+    scores = tolerant_score(targets, raster, D, opts.tolerance) if continuous else score(targets, raster, D)
+    provenance = {"simulator": simulator, "options": opts.to_dict(), "network": net.to_dict(),
+                  "trial": (trial or TrialConfig()).to_dict(), "sequential": sequential, "max_rate": max_rate,
+                  **{k: v for k, v in extra.items() if k not in ("network", "events")}}
+    spikes = _aligned(extra["events"], trials) if continuous else None
+    return Recall(raster, full, scores, runaway, seconds, simulator, spikes, extra.get("network"), provenance)
+
+
+def _aligned(events, trials: Trials) -> tuple:
+    """Spike times of each pattern's window, in ms from its trigger onset: ``(pattern, neuron, time_ms)``."""
+    trial, neuron, t_ms = events
+    out = ([], [], [])
+    for m, (row, onset) in enumerate(trials.onsets):
+        keep = (trial == row) & (t_ms >= onset) & (t_ms < onset + trials.T)
+        out[0].append(np.full(int(keep.sum()), m))
+        out[1].append(neuron[keep])
+        out[2].append(t_ms[keep] - onset)
+    return tuple(np.concatenate(x) for x in out)
