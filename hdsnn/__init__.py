@@ -21,13 +21,15 @@ __version__ = "0.1.0"
 from .config import NetworkConfig, PatternConfig, TrialConfig
 from .io import load_raster, load_weights, save_raster, save_weights
 # stage 1, patterns
-from .models import bernoulli_patterns, make_patterns, sparse_patterns
+from .models import bernoulli_patterns, make_patterns, simulate, sparse_patterns
+# stage 2, the analytic rules as building blocks
+from .learning import hebbian_init, least_squares_init
 # the front doors of learning, recall and analysis
 from .api import LEARNERS, SIMULATORS, Learned, Recall, analyze, learn, recall
 
 __all__ = [
     "__version__", "NetworkConfig", "PatternConfig", "TrialConfig",
     "save_raster", "load_raster", "save_weights", "load_weights",
-    "bernoulli_patterns", "sparse_patterns", "make_patterns",
+    "bernoulli_patterns", "sparse_patterns", "make_patterns", "simulate", "hebbian_init", "least_squares_init",
     "learn", "Learned", "LEARNERS", "recall", "Recall", "SIMULATORS", "analyze",
 ]

@@ -65,15 +65,15 @@ def add_record(group, record, *, skip=(), rename=None, keep_default=True, owners
 
 
 def _record(cls, args, **fixed):
-    names = {o.name for o in options(cls)}
+    names = {o.name for o in options(cls) if o.cli}
     return cls(**{k: v for k, v in vars(args).items() if k in names and k not in fixed}, **fixed)
 
 
-def _given(args, records, method, family: str, rename=None) -> dict:
+def _given(args, records, method, family: str, rename=None, skip=()) -> dict:
     """Options given on the command line (not None) of the chosen method's record; others refused."""
     rename = rename or {}
     chosen = {o.name for o in options(records[method])}
-    all_names = {o.name for cls in records.values() for o in options(cls) if o.cli}
+    all_names = {o.name for cls in records.values() for o in options(cls) if o.cli and o.name not in skip}
     given = {k: getattr(args, rename.get(k, k)) for k in all_names if getattr(args, rename.get(k, k), None) is not None}
     stray = sorted(set(given) - chosen)
     if stray:
@@ -83,11 +83,12 @@ def _given(args, records, method, family: str, rename=None) -> dict:
 
 
 def _owners(records: dict) -> dict:
+    """For each option, the methods that take it with their defaults: ``'hebbian: 2.5, lstsq: 2.0'``."""
     owners = {}
     for name, cls in records.items():
         for o in options(cls):
-            owners.setdefault(o.name, []).append(name)
-    return {k: "/".join(v) for k, v in owners.items()}
+            owners.setdefault(o.name, []).append(f"{name}: {o.default}")
+    return {k: ", ".join(v) for k, v in owners.items()}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -135,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                                           "that a pair is connected")
             g.add_argument("--synapses-per-pair", type=int, default=3, help="with --p-connect: synapses per pair")
             g.add_argument("--mask-seed", type=int, default=0, help="with --p-connect: seed of the mask")
+            g.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
             g.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     p = sub.add_parser("recall", help="recall patterns from their triggers", **sub_kw,
@@ -207,7 +209,7 @@ def _patterns(args):
 
 def _learn(args):
     methods = INIT_METHODS if args.command == "init" else TRAIN_METHODS
-    given = _given(args, {m: LEARNERS[m].options for m in methods}, args.method, "--method")
+    given = _given(args, {m: LEARNERS[m].options for m in methods}, args.method, "--method", skip=("beta",))
     net = _record(NetworkConfig, args, N=1)
     extra = {}
     if args.command == "train":
@@ -217,10 +219,14 @@ def _learn(args):
         elif args.run_dir or args.resume or args.init_weights:
             raise ValueError("--run-dir, --resume and --init-weights apply to --method bptt only")
         extra["progress"] = False if args.no_progress else None
-        if args.p_connect is not None:
+        if args.threads is not None:
             import torch
 
-            N = int(torch.as_tensor(api.load_raster(args.patterns)[0].shape[1]))
+            if args.threads < 1:
+                raise ValueError(f"--threads must be >= 1; got {args.threads}")
+            torch.set_num_threads(args.threads)
+        if args.p_connect is not None:
+            N = int(api.load_raster(args.patterns)[0].shape[1])
             extra["mask"] = random_mask(N, net.D, p_connect=args.p_connect,
                                         synapses_per_pair=args.synapses_per_pair, seed=args.mask_seed)
     if args.method == "stdp":

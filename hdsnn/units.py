@@ -21,8 +21,8 @@ def magnitude(name: str, value, unit: str):
     >>> magnitude("dt", 0.1, "ms")
     0.1
     >>> import brian2
-    >>> magnitude("dt", 100 * brian2.us, "ms")
-    0.1
+    >>> magnitude("dt", 2 * brian2.second, "ms")
+    2000.0
     >>> import quantities as pq
     >>> magnitude("noise", 1 * pq.mV, "mV")
     1.0

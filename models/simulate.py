@@ -285,8 +285,8 @@ def apply_guard(raster: torch.Tensor, clamp: torch.Tensor, D: int, max_rate: flo
     --------
     >>> r = torch.ones(1, 4, 10, dtype=torch.bool)           # every neuron fires every step
     >>> sim = apply_guard(r, torch.zeros(1, 10, dtype=torch.bool), D=2, max_rate=0.5)
-    >>> sim.stopped_at.tolist(), int(sim.raster[0, :, 2:].sum())
-    ([2], 0)
+    >>> sim.stopped_at.tolist(), int(sim.raster[0, :, 1:].sum())    # 8 spikes in 2 steps > max(0.5*4*2, 4)
+    ([1], 0)
     """
     B, N, L = raster.shape
     raster = raster.clone()

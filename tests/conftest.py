@@ -3,6 +3,12 @@ import torch
 
 from hdsnn.models import bernoulli_patterns
 
+import sys
+from pathlib import Path
+
+# tests in the subfolders import dyadic_weights from here (pytest runs with --import-mode=importlib)
+sys.path.insert(0, str(Path(__file__).parent))
+
 
 @pytest.fixture(scope="session")
 def small_patterns():

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib
 import importlib.util
 import os
 import tempfile
@@ -96,7 +97,9 @@ def brian2_context(target: str = "numpy", *, build_dir: str | None = None, seed:
     """
     target = check_target(target)
     import brian2 as b2
-    from brian2.devices import device as devices
+
+    # the module, not the `device` proxy that brian2.devices exports under the same name
+    devices = importlib.import_module("brian2.devices.device")
 
     user_device = b2.get_device()
     standalone = target.endswith("_standalone")

@@ -323,9 +323,10 @@ def calibrate_efficacy(model, synapses: SynapseList, targets, D: int, *,
     Examples
     --------
     >>> from hdsnn.models import bernoulli_patterns, export_synapses
+    >>> from hdsnn.models.brian2 import calibrate_efficacy as calibrate
     >>> P = bernoulli_patterns(1, 40, 60, 0.05, seed=0)
     >>> W = torch.zeros(40, 40, 8); W[torch.randperm(40)[:10], 0, 2] = 1.0
-    >>> e, shift, table = calibrate_efficacy("lif_current", export_synapses(W), P, 8, efficacies=(1.0, 2.0))
+    >>> e, shift, table = calibrate("lif_current", export_synapses(W), P, 8, efficacies=(1.0, 2.0))
     >>> (e, shift) in table
     True
     """

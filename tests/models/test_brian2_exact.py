@@ -6,7 +6,7 @@ from conftest import dyadic_weights
 from hdsnn.config import NetworkConfig, TrialConfig
 from hdsnn.learning import hebbian_init
 from hdsnn.models import bernoulli_patterns, lif_step, make_trials, simulate
-from hdsnn.models.brian2_exact import EQUATIONS, simulate_brian2
+from hdsnn.models.brian2 import EQUATIONS, simulate_brian2
 
 N, D, T, M = 40, 6, 80, 3
 

@@ -4,10 +4,11 @@ import pytest
 import torch
 
 from hdsnn.config import NetworkConfig
-from hdsnn.learning import STDPConfig, hebbian_init, learn_stdp, stdp_closed_form, stdp_event_loop
+import hdsnn
+from hdsnn.learning import STDPConfig, hebbian_init, masked_hebbian_init, stdp_closed_form, stdp_event_loop
 from hdsnn.learning.stdp_brian2 import stdp_brian2
-from hdsnn.models import bernoulli_patterns, masked_hebbian_init, random_mask, simulate, make_trials
-from hdsnn.models.brian2_exact import simulate_brian2
+from hdsnn.models import bernoulli_patterns, random_mask, simulate, make_trials
+from hdsnn.models.brian2 import simulate_brian2
 
 N, D, T, M = 20, 5, 100, 2
 
@@ -115,10 +116,10 @@ def test_replays_and_bounds(patterns):
 
 def test_learn_stdp_dispatch_and_brian2_recall(patterns):
     """Weights learned in Brian2, recalled with plasticity off: the exact Brian2 network equals torch."""
-    r_torch = learn_stdp(patterns, D, STDPConfig(n_replays=2))
-    r_b2 = learn_stdp(patterns, D, STDPConfig(n_replays=2), simulator="brian2")
-    assert r_torch.method == "closed_form" and r_b2.method == "brian2"
-    assert learn_stdp(patterns, D, STDPConfig(w_max=1.0)).method == "event_loop"
+    r_torch = hdsnn.learn(patterns, "stdp", D=D, n_replays=2)
+    r_b2 = hdsnn.learn(patterns, "stdp", D=D, n_replays=2, simulator="brian2")
+    assert r_torch.details["implementation"] == "closed_form" and r_b2.details["implementation"] == "brian2"
+    assert hdsnn.learn(patterns, "stdp", D=D, w_max=1.0).details["implementation"] == "event_loop"
     torch.testing.assert_close(r_torch.W, r_b2.W, rtol=1e-6, atol=1e-7)
     trials = make_trials(patterns, D)
     net = NetworkConfig(N=N, D=D)
@@ -144,9 +145,11 @@ def test_config_errors(kwargs, message):
 def test_input_errors(patterns):
     with pytest.raises(ValueError, match="stdp_closed_form needs update='additive' and no bounds"):
         stdp_closed_form(patterns, D, STDPConfig(w_max=1.0))
-    with pytest.raises(ValueError, match=r"mask must have shape \(N, N, D\)"):
-        learn_stdp(patterns, D, mask=torch.ones(N, N, D + 1, dtype=torch.bool))
+    with pytest.raises(ValueError, match=r"the number of delays disagrees: D=5, mask=6"):
+        hdsnn.learn(patterns, "stdp", D=D, mask=torch.ones(N, N, D + 1, dtype=torch.bool))
     with pytest.raises(ValueError, match="simulator must be one of 'torch', 'brian2'; got 'nest'"):
-        learn_stdp(patterns, D, simulator="nest")
-    with pytest.raises(ValueError, match="config must be an STDPConfig"):
-        learn_stdp(patterns, D, config={"n_replays": 2})
+        hdsnn.learn(patterns, "stdp", D=D, simulator="nest")
+    with pytest.raises(ValueError, match="config must be a StdpOptions for method 'stdp'; got dict"):
+        hdsnn.learn(patterns, "stdp", D=D, config={"n_replays": 2})
+    with pytest.raises(ValueError, match="method 'stdp' takes the options a_minus, a_plus, beta"):
+        hdsnn.learn(patterns, "stdp", D=D, epochs=3)

@@ -73,7 +73,7 @@ def test_help_states_units_and_defaults():
 def test_help_defaults_match_the_code():
     from hdsnn.learning import DEFAULT_GAIN, LSTSQ_GAIN
     text = " ".join(_run("init", "--help").stdout.split())
-    assert f"default: {DEFAULT_GAIN} for hebbian, {LSTSQ_GAIN} for lstsq" in text
+    assert f"[hebbian: {DEFAULT_GAIN}, lstsq: {LSTSQ_GAIN}]" in text
     assert "(default: None)" not in text
 
 
@@ -84,16 +84,16 @@ def test_train_stdp_narrow_mirrored_equals_init(tmp_path, capsys):
     assert main(["patterns", "--out", str(pat), *small]) == 0
     assert main(["init", "--patterns", str(pat), "--out", str(hebb), "--D", "7"]) == 0
     assert main(["train", "--method", "stdp", "--patterns", str(pat), "--out", str(stdp), "--D", "7",
-                 "--replays", "4"]) == 0
+                 "--n-replays", "4"]) == 0
     assert main(["train", "--method", "stdp", "--patterns", str(pat), "--out", str(b2), "--D", "7",
-                 "--replays", "2", "--simulator", "brian2", "--update", "multiplicative",
+                 "--n-replays", "2", "--simulator", "brian2", "--update", "multiplicative",
                  "--w-min", "-1", "--w-max", "2"]) == 0
     W_h, _ = load_weights(hebb)
     W_s, meta = load_weights(stdp)
-    assert meta["method"] == "stdp" and meta["stdp"]["n_replays"] == 4 and meta["implementation"] == "closed_form"
+    assert meta["method"] == "stdp" and meta["options"]["n_replays"] == 4 and meta["implementation"] == "closed_form"
     assert (W_s - W_h).abs().max() < 1e-6
     W_b, meta_b = load_weights(b2)
-    assert meta_b["simulator"] == "brian2" and meta_b["stdp"]["update"] == "multiplicative"
+    assert meta_b["options"]["simulator"] == "brian2" and meta_b["options"]["update"] == "multiplicative"
     assert 0 < float(W_b.max()) < 2.0 and float(W_b.min()) > -1.0
     assert main(["train", "--method", "stdp", "--patterns", str(pat), "--out", str(stdp), "--D", "7",
                  "--update", "multiplicative"]) == 2

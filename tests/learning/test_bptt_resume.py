@@ -18,7 +18,7 @@ EPOCHS = 40
 def _args(patterns, out, *extra):
     return ["train", "--patterns", str(patterns), "--out", str(out), "--D", "9", "--epochs", str(EPOCHS),
             "--lr", "5e-3", "--warmup", "2", "--dropout", "0.3", "--checkpoint-every", "1", "--seed", "5",
-            "--no-early-stop", "--threads", "1", "--no-progress", *extra]
+            "--stop-f1", "none", "--threads", "1", "--no-progress", *extra]
 
 
 def test_killed_run_resumes_to_identical_weights(tmp_path, capsys):

@@ -6,8 +6,9 @@ import torch
 from hdsnn.config import NetworkConfig
 from hdsnn.learning import hebbian_init
 from hdsnn.models import make_trials, simulate
-from hdsnn.models.brian2_exact import simulate_brian2
-from hdsnn.models.connectivity import (DelayDistribution, delay_histogram, dense_mask, masked_hebbian_init,
+from hdsnn.models.brian2 import simulate_brian2
+from hdsnn.learning import masked_hebbian_init
+from hdsnn.models.connectivity import (DelayDistribution, delay_histogram, dense_mask,
                                        random_mask)
 from hdsnn.models.export import export_synapses
 
