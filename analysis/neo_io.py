@@ -322,7 +322,7 @@ def _bin(name, trials, dt_ms, T, N, t_start, order) -> np.ndarray:
         for n, t in tr["spikes"]:
             steps = np.floor((t - o) / dt_ms + _TOL).astype(np.int64)
             if steps.size and (steps.min() < 0 or steps.max() >= T):
-                raise ValueError(f"{name} has a spike at {t[(steps < 0) | (steps >= T)][0]!r} ms, outside the "
+                raise ValueError(f"{name} has a spike at {float(t[(steps < 0) | (steps >= T)][0])!r} ms, outside the "
                                  f"trial [{o!r}, {o + T * dt_ms!r}) ms (T = {T} steps of {dt_ms!r} ms)")
             out[row, n, steps] = True
     return out
