@@ -17,7 +17,8 @@ train: ``train[train.array_annotations["neuron"] == n]`` (same ``t_start``,
 
 **NWB** (:func:`write_nwb`, read back with pynwb through :func:`read_nwb` or
 :func:`hdsnn.analysis.neo_io.read_rasters`); passes ``nwbinspector`` with no
-CRITICAL and no BEST_PRACTICE_VIOLATION message, and pynwb's validator:
+CRITICAL and no BEST_PRACTICE_VIOLATION message (a report-like file gets three
+BEST_PRACTICE_SUGGESTIONs: experimenter, institution, keywords), and pynwb's validator:
 
 - a unique ``identifier`` per file: ``uuid4`` unless the caller passes one (files are
   not byte-reproducible: HDF5 and pynwb stamp creation times anyway);
@@ -51,7 +52,7 @@ What ``neo.NWBIO(path, mode="r").read_all_blocks()`` gives on such a file
 (neo 0.14, ``gap=0``): one Block named ``'default'`` (annotated with the file's
 ``session_description``, ``identifier``, ``session_start_time``...), one Segment
 ``'default'`` with one SpikeTrain per neuron of ``nwbfile.units`` only (the
-recall, in s, ``t_start=0``, ``t_stop = M T dt``, sampling rate not set, no name,
+recall, in s, ``t_start=0``, ``t_stop = M T dt``, neo's default sampling rate 1 Hz, no name,
 no neuron annotation: train ``i`` is neuron ``i``); it reads neither the trials
 table nor processing modules, so not the targets. One train per unit per trial:
 ``train.time_slice(start, stop)`` with the trials' start and stop times (from
