@@ -142,3 +142,12 @@ def test_foreign_nwb_file_with_a_resolution_needs_no_dt(tmp_path):
     rasters, meta = read_rasters(_foreign_file(tmp_path / "foreign.nwb", with_resolution=True))
     assert meta["dt_ms"] == 2.0 and tuple(rasters["units"].shape) == (2, 3, 25)
     assert torch.nonzero(rasters["units"]).tolist() == [[0, 0, 0], [0, 0, 6], [1, 0, 24], [1, 2, 0]]
+
+
+def test_configuration_with_dotted_keys_and_empty_dicts_round_trips(tmp_path):
+    config = {"a.b": {"c\\d": 1, "e": {}}, "f": [1, 2], "g": None, "h": "x.y"}
+    path = write_nwb(tmp_path / "r.nwb", _rasters(), config=config)
+    assert read_nwb(path)[1] == config
+    with NWBHDF5IO(str(path), "r") as io:
+        table = io.read().processing["misc"]["model_configuration"].to_dataframe()
+    assert table["key"].tolist() == ["a\\.b.c\\\\d", "a\\.b.e", "f", "g", "h"]
