@@ -25,7 +25,7 @@ import numpy as np
 
 from hdsnn.validation import check_int, check_probability, check_real
 
-from .neo_io import _as_numpy
+from .neo_io import raster_array
 
 __all__ = ["SpadeConfig", "find_motifs", "estimate_spade_memory", "concatenate_trials"]
 
@@ -106,7 +106,7 @@ def concatenate_trials(raster, start: int = 0, gap: int = 0, dt_ms: float = 1.0)
     import neo
     import quantities as pq
 
-    r = _as_numpy("raster", raster)
+    r = raster_array("raster", raster)
     M, N, T = r.shape
     start = check_int("start", start, minimum=0, maximum=T - 1)
     gap = check_int("gap", gap, minimum=0)
@@ -173,7 +173,7 @@ def find_motifs(raster, D: int, start: int = 0, config: SpadeConfig | None = Non
     import quantities as pq
     from elephant.spade import spade
 
-    r = _as_numpy("raster", raster)
+    r = raster_array("raster", raster)
     M, N, T = r.shape
     cfg = config if config is not None else SpadeConfig()
     if not isinstance(cfg, SpadeConfig):

@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 from hdsnn.config import NetworkConfig
 from hdsnn.validation import check_int, check_real, check_weights
 
-from .neo_io import _as_numpy
+from .neo_io import raster_array
 
 __all__ = ["SearchConfig", "Group", "find_groups", "detect_activations", "group_statistics"]
 
@@ -331,7 +331,7 @@ def detect_activations(raster, group: Group, tolerance: int = 1, min_fraction: f
     [(0, 20, 3)]
     """
     r = np.asarray(raster.cpu().numpy() if isinstance(raster, torch.Tensor) else raster)
-    r = _as_numpy("raster", r[None] if r.ndim == 2 else r)
+    r = raster_array("raster", r[None] if r.ndim == 2 else r)
     tolerance = check_int("tolerance", tolerance, minimum=0)
     min_fraction = check_real("min_fraction", min_fraction, 0.0, 1.0, open_min=True)
     M, N, T = r.shape

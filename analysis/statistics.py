@@ -4,22 +4,40 @@ At the paper's rate (about 1 Hz) a single 1 s trial holds about one spike
 per neuron, too few for an ISI or a CV; so intervals are pooled over trials
 (the M patterns): the ISIs of each trial are computed by Elephant and
 concatenated per neuron, never across trial boundaries.
+
+Every function takes a bool raster ``(M, N, T)`` or, through
+:func:`hdsnn.analysis.neo_io.as_raster`, Neo spike trains: a list of
+``neo.SpikeTrain`` (one trial), a list of lists (trials x neurons), a
+``neo.Segment`` or a ``neo.Block`` (one segment per trial), binned at ``dt_ms``.
 """
 from __future__ import annotations
 
 import warnings
 
 import numpy as np
+import torch
 
 from hdsnn.validation import check_int, check_real
 
-from .neo_io import _as_numpy, trains_from_raster
+from .neo_io import raster_array, as_raster, trains_from_raster
 
 __all__ = ["firing_rates", "isi_statistics", "fano_factors", "cross_correlograms"]
 
 
-def _window(raster, start, name="raster"):
-    r = _as_numpy(name, raster)
+def _raster(name, raster, dt_ms=1.0) -> np.ndarray:
+    """A raster as a numpy bool array ``(M, N, T)``; Neo input is binned at ``dt_ms``."""
+    if isinstance(raster, (np.ndarray, torch.Tensor)):
+        return raster_array(name, raster)
+    try:
+        return as_raster(raster, dt_ms=check_real("dt_ms", dt_ms, 0.0, open_min=True)).numpy()
+    except ValueError as err:
+        if str(err).startswith("data "):
+            raise ValueError(name + str(err)[len("data"):]) from None
+        raise
+
+
+def _window(raster, start, name="raster", dt_ms=1.0):
+    r = _raster(name, raster, dt_ms)
     start = check_int("start", start, minimum=0, maximum=r.shape[2] - 1)
     return r, start
 
@@ -48,7 +66,7 @@ def firing_rates(raster, dt_ms: float = 1.0, start: int = 0) -> np.ndarray:
     import quantities as pq
     from elephant.statistics import mean_firing_rate
 
-    r, start = _window(raster, start)
+    r, start = _window(raster, start, dt_ms=dt_ms)
     dt_ms = check_real("dt_ms", dt_ms, 0.0, open_min=True)
     M, N, T = r.shape
     steps = trains_from_raster(r[:, :, start:])
@@ -85,7 +103,7 @@ def isi_statistics(raster, dt_ms: float = 1.0, start: int = 0) -> dict:
     """
     from elephant.statistics import cv, isi
 
-    r, start = _window(raster, start)
+    r, start = _window(raster, start, dt_ms=dt_ms)
     dt_ms = check_real("dt_ms", dt_ms, 0.0, open_min=True)
     M, N, T = r.shape
     steps = trains_from_raster(r[:, :, start:])
@@ -101,10 +119,10 @@ def isi_statistics(raster, dt_ms: float = 1.0, start: int = 0) -> dict:
             "n_intervals": np.array([x.size for x in per_neuron])}
 
 
-def fano_factors(raster, start: int = 0) -> np.ndarray:
+def fano_factors(raster, start: int = 0, *, dt_ms: float = 1.0) -> np.ndarray:
     """Fano factor of each neuron's spike count across trials (Elephant ``fanofactor``).
 
-    Returns a float array ``(N,)``; NaN for neurons silent in every trial.
+    Returns a float array ``(N,)``; NaN for neurons silent in every trial. ``dt_ms`` bins Neo input.
 
     Examples
     --------
@@ -114,7 +132,7 @@ def fano_factors(raster, start: int = 0) -> np.ndarray:
     """
     from elephant.statistics import fanofactor
 
-    r, start = _window(raster, start)
+    r, start = _window(raster, start, dt_ms=dt_ms)
     M, N, T = r.shape
     steps = trains_from_raster(r[:, :, start:])
     out = np.full(N, np.nan)
@@ -163,8 +181,8 @@ def cross_correlograms(targets, recalled, start: int = 0, dt_ms: float = 1.0, wi
     from elephant.conversion import BinnedSpikeTrain
     from elephant.spike_train_correlation import cross_correlation_histogram
 
-    rec, start = _window(recalled, start, "recalled")
-    tgt = _as_numpy("targets", targets)
+    rec, start = _window(recalled, start, "recalled", dt_ms=dt_ms)
+    tgt = _raster("targets", targets, dt_ms)
     if rec.shape != tgt.shape:
         raise ValueError(f"targets and recalled must have the same shape (M, N, T); got {tgt.shape} and {rec.shape}")
     dt_ms = check_real("dt_ms", dt_ms, 0.0, open_min=True)

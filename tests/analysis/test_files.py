@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from hdsnn.analysis.files import read_nix, read_nwb, write_nix, write_nwb
+from hdsnn.analysis.neo_io import as_raster
 
 
 def _rasters(M=3, N=9, T=60, seed=0):
@@ -40,25 +41,43 @@ def test_nix_round_trip_through_neo(tmp_path):
 def test_nwb_round_trip_through_pynwb_and_neo(tmp_path):
     rasters = _rasters(seed=1)
     rates = np.arange(9) * 1.5
-    path = write_nwb(tmp_path / "r.nwb", rasters, dt_ms=1.0, config={"D": 5}, gap=20,
+    path = write_nwb(tmp_path / "r.nwb", rasters, dt_ms=1.0, config={"D": 5},
                      unit_columns={"rate_hz": (rates, "firing rate")})
     back, cfg, columns = read_nwb(path)
     assert cfg == {"D": 5}
     for kind in rasters:
         assert torch.equal(back[kind], rasters[kind])
     np.testing.assert_array_equal(columns["rate_hz"], rates)
-    # neo.NWBIO reads the Units table as one train per unit on the file's time axis
+    # neo.NWBIO reads nwbfile.units (the recall) as one train per unit on the file's time axis, trials end to end
     block = neo.NWBIO(str(path), mode="r").read_all_blocks()[0]
     trains = block.segments[0].spiketrains
     assert len(trains) == 9
-    stride = 60 + 20
     for n, train in enumerate(trains):
-        expected = []
-        for i, kind in enumerate(["target", "recall"]):
-            m, t = np.nonzero(rasters[kind][:, n].numpy())
-            expected.append((i * 3 + m) * stride + t)
-        expected = np.sort(np.concatenate(expected)) / 1000.0
+        assert (float(train.t_start), float(train.t_stop)) == (0.0, 3 * 60 / 1000)
+        m, t = np.nonzero(rasters["recall"][:, n].numpy())
+        expected = np.sort(m * 60 + t) / 1000.0
         np.testing.assert_allclose(train.rescale("s").magnitude, expected, rtol=0, atol=1e-12)
+    # one train per unit per trial: cut at the trials' bounds
+    assert torch.equal(as_raster(trains, dt_ms=1.0, trials=[[m * 60.0, (m + 1) * 60.0] for m in range(3)]),
+                       rasters["recall"])
+
+
+def test_nwb_with_gap_claims_only_the_trials_as_observed(tmp_path):
+    from pynwb import NWBHDF5IO
+
+    rasters = _rasters(seed=2)
+    path = write_nwb(tmp_path / "r.nwb", rasters, dt_ms=0.5, gap=20)
+    back, _, _ = read_nwb(path)
+    for kind in rasters:
+        assert torch.equal(back[kind], rasters[kind])
+    with NWBHDF5IO(str(path), "r") as io:
+        nwb = io.read()
+        expected = [[m * 80 * 0.5e-3, (m * 80 + 60) * 0.5e-3] for m in range(3)]
+        for table in (nwb.units, nwb.processing["misc"]["target_units"]):
+            np.testing.assert_allclose(table.get_unit_obs_intervals(4), expected, rtol=0, atol=1e-15)
+        trials = nwb.trials.to_dataframe()
+        np.testing.assert_allclose(trials[["start_time", "stop_time"]].to_numpy(), expected, rtol=0, atol=1e-15)
+        assert trials["pattern"].tolist() == [0, 1, 2]
 
 
 def test_files_refuse_wrong_suffix_and_missing_file(tmp_path):
