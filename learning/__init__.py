@@ -22,3 +22,7 @@ __all__ += ["Surrogate", "spike", "delay_lif", "delay_lif_counts", "delay_lif_de
 from .stdp import STDPConfig, STDPResult, learn_stdp, stdp_closed_form, stdp_event_loop  # noqa: E402
 
 __all__ += ["STDPConfig", "STDPResult", "learn_stdp", "stdp_closed_form", "stdp_event_loop"]
+from .margin import MarginConfig, MarginResult, count_violations, margin_init, margin_loss, teacher_forced_membrane  # noqa: E402
+
+__all__ += ["MarginConfig", "MarginResult", "margin_init", "teacher_forced_membrane", "count_violations",
+            "margin_loss"]
