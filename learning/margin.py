@@ -89,6 +89,15 @@ LOSSES = ("hinge", "squared_hinge")
 OPTIMIZERS = ("adam", "sgd")
 _ADAM_BETAS = (0.9, 0.999)
 _ADAM_EPS = 1e-8
+#: Above this fraction of steps with a non-zero adjoint, the gradient gathers over the transposed
+#: context (measured ~8x faster than scattering when most steps are busy); below, it scatters from the busy
+#: steps only. Both add the same terms in the same order: the result is the same bits.
+_GATHER_FRACTION = 0.25
+#: The adjoint carried back over long silent stretches decays as beta^k; every _FLUSH_EVERY steps its
+#: entries below _TINY (far below any gradient that matters) are set to 0, so that no subnormal number
+#: (below 1.2e-38 in float32, 0.7^32 * 1e-30 stays above it) ever reaches the sparse products.
+_TINY = 1e-30
+_FLUSH_EVERY = 32
 
 
 @dataclass(frozen=True)
@@ -268,7 +277,10 @@ class _Sparse:
 
     def __init__(self, C: sp.csr_matrix, device: torch.device):
         self.C, self.device = C, device
-        if device.type != "cpu":
+        if device.type == "cpu":
+            self.CT = C.T.tocsr()               # rows (i, d-1), columns the steps, sorted
+            self.CT.sort_indices()
+        else:
             self.Ct = self._torch(C)
             self.CTt = self._torch(C.T.tocsr())
 
@@ -296,10 +308,17 @@ class _Sparse:
         busy = torch.nonzero(lam.ne(0).any(1)).flatten().numpy()
         if busy.size == 0:
             return
-        C = self.C[busy]
-        part = np.ascontiguousarray(lam.numpy()[busy])
         target = acc.numpy()
         assert target.flags.c_contiguous
+        if busy.size > _GATHER_FRACTION * lam.shape[0]:
+            # gather: each row (i, d-1) of acc adds the rows of lam in step order (zero rows add exact zeros)
+            CT, part = self.CT, np.ascontiguousarray(lam.numpy())
+            _sparsetools.csr_matvecs(CT.shape[0], CT.shape[1], part.shape[1], CT.indptr, CT.indices, CT.data,
+                                     part.ravel(), target.reshape(-1))
+            return
+        # scatter from the few busy steps only, in the same step order
+        C = self.C[busy]
+        part = np.ascontiguousarray(lam.numpy()[busy])
         _sparsetools.csc_matvecs(C.shape[1], C.shape[0], part.shape[1], C.indptr, C.indices, C.data,
                                  part.ravel(), target.reshape(-1))
 
@@ -327,26 +346,31 @@ def _adjoint(g: torch.Tensor, s: torch.Tensor, D: int, beta: float, reset: str) 
     for k in range(g.shape[1] - 1, -1, -1):
         carry = torch.where(s[:, D + k], zero, nxt) if reset == "zero" else nxt
         nxt = g[:, k] + beta * carry
+        if k % _FLUSH_EVERY == 0:               # beta^k decays into subnormals, 10-100x slower to add
+            nxt = torch.where(nxt.abs() < _TINY, zero, nxt)
         lam[:, k] = nxt
     return lam
 
 
 def _constraints(u: torch.Tensor, own: torch.Tensor, theta: float, kappa: float, loss: str, need_grad: bool):
-    """Violations, hinge sum per column and ``dh/du`` for ``u`` ``(B, L, n)`` and targets ``own`` (same shape)."""
+    """Violations, hinge sum per column and ``dh/du`` for ``u`` ``(B, L, n)`` and targets ``own`` (same shape).
+
+    ``v > 0`` is a violation: a target spike below ``theta + kappa`` or a silent step above
+    ``theta - kappa``; with ``kappa = 0`` a silent step at exactly ``theta`` (which would spike) too.
+    """
     up, down = theta + kappa, theta - kappa
-    low = own & (u < up)                                  # a target spike below theta + kappa
-    high = ~own & ((u > down) | (u >= theta))             # a silent step above theta - kappa (or at theta)
-    bad = low | high
-    v = torch.where(own, up - u, u - down)
-    h = torch.where(bad, v, torch.zeros_like(v)).clamp_min(0)
+    v = torch.where(own, up - u, u - down)                 # the margin deficit
+    bad = v > 0
+    if kappa == 0:
+        bad |= ~own & (u >= theta)
+    h = v.clamp_min(0)
     if loss == "squared_hinge":
-        hsum = (h.double() ** 2).sum((0, 1))
-    else:
-        hsum = h.double().sum((0, 1))
+        h = h * h
+    hsum = h.sum(dim=(0, 1), dtype=torch.float64)
     g = None
     if need_grad:
-        sign = torch.where(own, -torch.ones_like(u), torch.ones_like(u))
-        g = torch.where(bad, sign, torch.zeros_like(u)) if loss == "hinge" else 2 * h * sign
+        g = bad.to(u.dtype) if loss == "hinge" else 2 * v.clamp_min(0)
+        g = torch.where(own, -g, g)
     return bad.sum((0, 1)), hsum, g
 
 
@@ -506,7 +530,7 @@ def _block_bytes(problem: _Problem, nb: int, batch: int, itemsize: int, adam: bo
     L = T - D
     row = N * D * nb
     fixed = row * itemsize * (1 + 2 * adam + 4) + row * masked      # W, Adam moments, X, acc, g, step; mask
-    fixed += int(problem.context_nnz().sum()) * (itemsize + 8) + M * (L + 1) * 8    # contexts (data, index, ptr)
+    fixed += 2 * int(problem.context_nnz().sum()) * (itemsize + 8) + (M * (L + 1) + N * D) * 8   # contexts, C^T
     fixed += M * T * nb                                             # own targets
     per_pattern = L * nb * (7 * itemsize + 4)                      # I, u, v, h, g, lam, temporary; masks
     return fixed + batch * per_pattern

@@ -198,6 +198,6 @@ def test_mask_of_wrong_shape_is_refused(patterns):
 
 def test_memory_budget_too_small_for_one_pattern(patterns):
     msg = ("memory_gb=0.001 is too small: a block of 64 postsynaptic neurons with one pattern per minibatch "
-           "needs 0.00202 GB (lower block_size or raise memory_gb)")
+           "needs 0.00229 GB (lower block_size or raise memory_gb)")
     with pytest.raises(ValueError, match=re.escape(msg)):
         margin_init(patterns, D, MarginConfig(memory_gb=0.001))
