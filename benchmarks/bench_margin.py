@@ -179,7 +179,7 @@ def main(argv=None) -> dict:
         return {}
     if args.quick:
         args.N, args.M, args.T, args.D, args.p_A, args.epochs = 64, 4, 150, 11, 0.02, 2
-    args.dask_size = (4, 128, 300, 21, 0.01) if args.quick else (16, 512, 1000, 41, 2e-3)
+    args.dask_size = (4, 128, 300, 21, 0.01) if args.quick else (64, 512, 1000, 41, 2e-3)
 
     import numpy as np
 
