@@ -1,4 +1,4 @@
-"""How weights are found: analytic Hebbian rule, exact least squares, BPTT and STDP.
+"""How weights are found: analytic Hebbian rule, exact least squares, teacher-forced margin, BPTT and STDP.
 
 Examples
 --------

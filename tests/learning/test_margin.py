@@ -201,3 +201,10 @@ def test_memory_budget_too_small_for_one_pattern(patterns):
            "needs 0.00229 GB (lower block_size or raise memory_gb)")
     with pytest.raises(ValueError, match=re.escape(msg)):
         margin_init(patterns, D, MarginConfig(memory_gb=0.001))
+
+
+def test_time_budget_stops_and_reports_the_start(patterns):
+    res = margin_init(patterns, D, MarginConfig(**FAST, max_seconds=1e-9))
+    assert res.history == [] and res.epochs_run == 0
+    assert torch.equal(res.W, hebbian_init(patterns, D=D))
+    assert res.violations == count_violations(res.W, patterns, D, kappa=0.2) > 0
