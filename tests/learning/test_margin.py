@@ -91,16 +91,17 @@ def dense_objective(W, targets, D, net, kappa, loss, l2):
 
 @pytest.mark.parametrize("reset", ["zero", "subtract"])
 @pytest.mark.parametrize("loss", ["hinge", "squared_hinge"])
-def test_gradient_matches_autograd_through_the_dense_formulation(reset, loss):
+@pytest.mark.parametrize("scale", [1.0, 0.3])       # 0.3: sparse violations, adjoints carried far back
+def test_gradient_matches_autograd_through_the_dense_formulation(reset, loss, scale):
     net = NetworkConfig(N=12, D=4, reset=reset)
-    targets = bernoulli_patterns(2, 12, 60, 0.08, seed=6)
+    targets = bernoulli_patterns(2, 12, 150, 0.04, seed=6)      # long silent stretches
     g = torch.Generator().manual_seed(7)
-    W = (torch.rand(12, 12, 4, generator=g, dtype=torch.float64) * 0.9 - 0.2).requires_grad_(True)
+    W = ((torch.rand(12, 12, 4, generator=g, dtype=torch.float64) * 0.9 - 0.2) * scale).requires_grad_(True)
     value = dense_objective(W, targets, 4, net, 0.3, loss, 1e-2)
     value.backward()
     value = value.item()
     mine, grad = margin_loss(W.detach(), targets, 4, net, kappa=0.3, loss=loss, l2=1e-2)
-    assert value > 1.0 and int((grad != 0).sum()) > 100        # many violated constraints
+    assert value > 0.5 and int((grad != 0).sum()) > 100        # violated constraints
     assert mine == pytest.approx(value, rel=1e-12)
     assert torch.allclose(grad, W.grad, rtol=1e-10, atol=1e-12)
 
