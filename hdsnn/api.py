@@ -124,13 +124,13 @@ def patterns_file(config: PatternConfig, out) -> dict:
 
 def learn_file(patterns, out, method: str = "hebbian", *, net: NetworkConfig | None = None, D: int | None = None,
                init_weights=None, mask=None, run_dir=None, resume: bool = False, progress: bool | None = None,
-               **options) -> dict:
+               executor=None, **options) -> dict:
     """Learn weights from a patterns file and write them, with their metadata, to ``out`` (.npz)."""
     check_outputs({"--out": (out, ".npz")}, inputs=[patterns, init_weights],
                   folders=[("--run-dir", run_dir)] if run_dir is not None else ())
     targets, _ = load_raster(patterns)
     W0 = None if init_weights is None else load_weights(init_weights)[0]
-    extra = {"out": run_dir, "resume": resume} if method == "bptt" else {}
+    extra = {"out": run_dir, "resume": resume} if method == "bptt" else {"executor": executor} if executor else {}
     learned = learn(targets, method, D=D, net=net, mask=mask, W0=W0, progress=progress, **extra, **options)
     M, N, T = targets.shape
     meta = {**learned.metadata(), "patterns": {"file": str(patterns), "shape": [M, N, T]},

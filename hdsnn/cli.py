@@ -23,7 +23,7 @@ __all__ = ["main", "build_parser", "PAPER_SCRIPTS"]
 #: The scripts of paper/ runnable as ``hdsnn paper NAME``.
 PAPER_SCRIPTS = ("robustness", "sequential", "scans", "capacity", "methods", "biophysical", "gain_scan",
                  "bptt_train", "motif_example", "polychrony_compare", "stdp_compare")
-INIT_METHODS = ("hebbian", "lstsq")
+INIT_METHODS = ("hebbian", "lstsq", "margin")
 TRAIN_METHODS = ("bptt", "stdp")
 SIM_RENAME = {"seed": "brian2_seed"}
 
@@ -126,6 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
         g = p.add_argument_group("method options (default: the method's own)")
         for cls in records.values():
             add_record(g, cls, keep_default=False, owners=_owners(records), skip=("beta",))
+        if name == "init":
+            p.add_argument("--executor", default=None, help="margin: where the blocks of neurons run: 'local' "
+                           "(default), K or 'processes:K' (a local Dask cluster), or tcp://HOST:PORT (a scheduler)")
         if name == "train":
             g = p.add_argument_group("run")
             g.add_argument("--run-dir", default=None, help="bptt: checkpoint, history and figure (default: "
@@ -211,7 +214,7 @@ def _learn(args):
     methods = INIT_METHODS if args.command == "init" else TRAIN_METHODS
     given = _given(args, {m: LEARNERS[m].options for m in methods}, args.method, "--method", skip=("beta",))
     net = _record(NetworkConfig, args, N=1)
-    extra = {}
+    extra = {"executor": args.executor} if args.command == "init" and args.executor else {}
     if args.command == "train":
         if args.method == "bptt":
             run_dir = args.run_dir or str(args.out)[:-len(".npz")] + "_run"

@@ -4,7 +4,7 @@ Examples
 --------
 >>> from hdsnn.learning import learn, LEARNERS
 >>> sorted(LEARNERS)
-['bptt', 'hebbian', 'lstsq', 'stdp']
+['bptt', 'hebbian', 'lstsq', 'margin', 'stdp']
 """
 from .context import check_patterns, context_matrix, deconvolved_target, dense_context
 from .hebbian import DEFAULT_GAIN, hebbian_init, hebbian_init_dense, hebbian_scale, masked_hebbian_init
@@ -14,6 +14,7 @@ from .delay_lif import delay_lif, delay_lif_counts, delay_lif_dense
 from .bptt import TrainConfig, TrainResult, f1_loss, f1_loss_from_counts, learning_rate, train
 from .stdp import STDPConfig, stdp_closed_form, stdp_event_loop
 from .stdp_brian2 import stdp_brian2
+from .margin import MarginConfig, MarginResult, count_violations, margin_init, margin_loss, teacher_forced_membrane
 from .learn import LEARNERS, HebbianOptions, Learned, LstsqOptions, StdpOptions, learn
 
 __all__ = [
@@ -26,6 +27,8 @@ __all__ = [
     # gradient learning
     "Surrogate", "spike", "delay_lif", "delay_lif_counts", "delay_lif_dense",
     "TrainConfig", "TrainResult", "train", "f1_loss", "f1_loss_from_counts", "learning_rate",
+    # margin learning
+    "MarginConfig", "MarginResult", "margin_init", "teacher_forced_membrane", "count_violations", "margin_loss",
     # STDP
     "STDPConfig", "stdp_closed_form", "stdp_event_loop", "stdp_brian2",
 ]

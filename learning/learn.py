@@ -11,6 +11,7 @@ method     what it does                                          options record
 =========  ====================================================  ==============================
 hebbian    analytic STDP-equivalent rule, from spike pairs        :class:`HebbianOptions`
 lstsq      minimum-norm least squares (block CGLS)                :class:`LstsqOptions`
+margin     teacher-forced margin constraints (convex, per neuron)  :class:`~hdsnn.learning.MarginConfig`
 bptt       closed-loop surrogate-gradient BPTT                    :class:`~hdsnn.learning.TrainConfig`
 stdp       pair-based STDP on the delayed synapses (torch/Brian2)  :class:`StdpOptions`
 =========  ====================================================  ==============================
@@ -41,6 +42,7 @@ from hdsnn.validation import check_choice, check_int, check_raster, check_weight
 from .bptt import TrainConfig, train
 from .hebbian import DEFAULT_GAIN, hebbian_init, masked_hebbian_init
 from .least_squares import LSTSQ_GAIN, least_squares_init
+from .margin import MarginConfig, margin_init
 from .stdp import STDPConfig, check_stdp_inputs, mask_density, stdp_closed_form, stdp_event_loop
 from .stdp_brian2 import stdp_brian2
 
@@ -149,6 +151,12 @@ def _bptt(targets, net, mask, W0, opts, progress, *, out=None, resume=False):
                                             "last_W": result.W}
 
 
+def _margin(targets, net, mask, W0, opts, progress, *, executor=None):
+    result = margin_init(targets, net.D, opts, net=net, W0=W0, mask=mask, executor=executor, progress=progress)
+    return result.W, result.history, {"violations": result.violations, "epochs": result.epochs_run,
+                                      "neurons_violating": int((result.violations_per_neuron > 0).sum())}
+
+
 def _stdp(targets, net, mask, W0, opts, progress):
     rule = replace(opts.rule(), beta=net.beta)
     raster, D, rule, mask = check_stdp_inputs(targets, net.D, rule, mask)
@@ -167,6 +175,7 @@ def _stdp(targets, net, mask, W0, opts, progress):
 LEARNERS = {
     "hebbian": Learner(HebbianOptions, _hebbian, "analytic Hebbian (STDP-equivalent) rule"),
     "lstsq": Learner(LstsqOptions, _lstsq, "exact minimum-norm least squares"),
+    "margin": Learner(MarginConfig, _margin, "teacher-forced convex margin learning"),
     "bptt": Learner(TrainConfig, _bptt, "closed-loop surrogate-gradient BPTT"),
     "stdp": Learner(StdpOptions, _stdp, "online pair-based STDP"),
 }
@@ -174,7 +183,7 @@ LEARNERS = {
 
 def learn(targets, method: str = "hebbian", *, D: int | None = None, net: NetworkConfig | None = None,
           mask=None, W0=None, progress: bool | None = None, out=None, resume: bool = False,
-          **options) -> Learned:
+          executor=None, **options) -> Learned:
     """Learn weights that store ``targets``, by one of the registered methods.
 
     Parameters
@@ -189,11 +198,13 @@ def learn(targets, method: str = "hebbian", *, D: int | None = None, net: Networ
     mask : bool array ``(N, N, D)``, optional
         Synapses that exist; the others stay 0 (not for ``lstsq``).
     W0 : float array ``(N, N, D)``, optional
-        Initial weights (``bptt`` only).
+        Initial weights (``bptt`` and ``margin``; their default: the Hebbian weights).
     progress : bool or None
         Progress bar (None: on a terminal only).
     out, resume :
         Run folder and resumption of ``bptt`` (checkpoint, history, figure).
+    executor : None, str, int or Executor
+        Where ``margin`` runs its blocks of neurons (:func:`hdsnn.parallel.get_executor`).
     **options
         Fields of the method's options record (or ``config=`` a record instance).
 
@@ -219,8 +230,10 @@ def learn(targets, method: str = "hebbian", *, D: int | None = None, net: Networ
         raise ValueError(f"config must be a {learner.options.__name__} for method {method!r}; "
                          f"got {type(config).__name__}")
     opts = replace(config, **options) if config is not None else learner.options(**options)
-    if W0 is not None and method != "bptt":
-        raise ValueError(f"W0 (initial weights) is for method 'bptt' only; got method {method!r}")
+    if W0 is not None and method not in ("bptt", "margin"):
+        raise ValueError(f"W0 (initial weights) is for methods 'bptt' and 'margin' only; got method {method!r}")
+    if executor is not None and method != "margin":
+        raise ValueError(f"executor is for method 'margin' only; got method {method!r}")
     if (out is not None or resume) and method != "bptt":
         raise ValueError(f"out and resume are for method 'bptt' only; got method {method!r}")
     D = _delays(D, net, mask, W0, N)
@@ -234,7 +247,7 @@ def learn(targets, method: str = "hebbian", *, D: int | None = None, net: Networ
     if W0 is not None:
         W0 = check_weights("W0", W0, N=N, D=D)
     start = time.perf_counter()
-    extra = {"out": out, "resume": resume} if method == "bptt" else {}
+    extra = {"out": out, "resume": resume} if method == "bptt" else {"executor": executor} if method == "margin" else {}
     W, history, details = learner.run(targets, net, mask, W0, opts, progress, **extra)
     return Learned(W, method, opts.to_dict(), net.to_dict(), mask, time.perf_counter() - start, history, details)
 

@@ -1,0 +1,712 @@
+r"""Teacher-forced, convex margin learning of the delay weights.
+
+With the targets ``s`` (``(M, N, T)``) as presynaptic input, the input current
+of neuron ``j`` at a free-run step ``t >= D`` is linear in its own row of W,
+
+    I_j(t) = sum_{i,d} W[j, i, d-1] s_i(t-d) = (W_flat C^T)_j(t),
+
+where ``C`` is the sparse context of :mod:`hdsnn.learning.context` (one row per
+pattern and step, one column ``i*D + d-1`` per presynaptic neuron and delay).
+The membrane is what the simulator computes when its own spikes are the targets:
+at the end of the clamp (membrane held at 0 until ``t = D-1``)
+
+    u_j(D) = I_j(D)                                   (reset 'zero')
+    u_j(D) = beta * (0 - theta s_j(D-1)) + I_j(D)     (reset 'subtract')
+
+and then, for ``t = D+1 .. T-1``,
+
+    u_j(t) = beta * u_j(t-1) * (1 - s_j(t-1)) + I_j(t)    (restart at the neuron's own target spikes)
+    u_j(t) = beta * (u_j(t-1) - theta s_j(t-1)) + I_j(t)  ('subtract': an affine offset)
+
+so ``u_j = A_j I_j + c_j`` is affine in row ``j``. The constraints over the free run are
+
+    u_j(t) >= theta + kappa  where s_j(t) = 1,      u_j(t) <= theta - kappa  (and < theta)  elsewhere.
+
+If all of them hold, recall from the clamped cue reproduces every target
+exactly: by induction over t, the closed-loop spikes equal the targets, hence
+so do the membranes. (``kappa > 0`` absorbs the float32 rounding between the
+learner's and the simulator's order of summation.)
+
+Objective, per postsynaptic neuron (convex in its row ``w_j``):
+
+    L_j(w_j) = (1/M) sum_{mu, t} h(v_j(t)) + (l2/2) ||w_j||^2,
+    v_j(t) = theta + kappa - u_j(t) at target spikes,  u_j(t) - theta + kappa elsewhere,
+
+with the hinge ``h(v) = max(0, v)`` (default) or the squared hinge
+``max(0, v)^2``. The gradient comes from the reverse (adjoint) recurrence with
+the same restarts, ``lam(t) = dh/du(t) + a(t+1) lam(t+1)`` with
+``a(t+1) = beta (1 - s_j(t))`` ('zero') or ``beta`` ('subtract') and no carry
+across the end of the clamp, and ``dL/dW_flat = lam C / M + l2 W`` (a sparse
+product). The hinge is the convex surrogate of the violation count; its
+subgradient is non-zero only at violated constraints, so the work per epoch
+follows the violations. Adam (default, or plain gradient steps ``'sgd'``: a
+margin perceptron) minimises it from the warm start (the Hebbian weights by
+default). The goal is feasibility, so a neuron whose constraints all hold is
+stopped: it is not updated again (its weights are then a feasible point of
+its own problem) and is not evaluated again.
+
+Each neuron's problem involves only its row of W, and every operation here is
+row-wise (the sparse products accumulate every output column in the same
+order, whatever the other columns; Adam is elementwise; stopping is per
+neuron), so the rows can be learned in blocks of postsynaptic neurons on any
+:mod:`hdsnn.parallel` executor and the weights are bit-identical whatever the
+executor, the block size and the pattern minibatches (``memory_gb``) on CPU.
+The dense ``(M (T-D)) x (N D)`` feature matrix is never formed: each pattern
+minibatch holds its sparse context and ``(T-D) x block`` arrays.
+
+Examples
+--------
+>>> from hdsnn.models import bernoulli_patterns
+>>> P = bernoulli_patterns(2, 32, 120, 0.03, seed=0)
+>>> res = margin_init(P, D=7, config=MarginConfig(kappa=0.2, epochs=100, lr=0.05))
+>>> res.violations, res.W.shape
+(0, torch.Size([32, 32, 7]))
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from scipy.sparse import _sparsetools
+from tqdm.auto import tqdm
+
+from hdsnn.config import NetworkConfig, Record, param
+from hdsnn.models.simulate import lif_step
+from hdsnn.parallel import Executor, get_executor
+from hdsnn.validation import check_choice, check_device, check_int, check_raster, check_real, check_weights
+
+from .hebbian import hebbian_init
+
+__all__ = ["MarginConfig", "MarginResult", "margin_init", "teacher_forced_membrane", "count_violations",
+           "margin_loss", "LOSSES", "OPTIMIZERS"]
+
+LOSSES = ("hinge", "squared_hinge")
+OPTIMIZERS = ("adam", "sgd")
+_ADAM_BETAS = (0.9, 0.999)
+_ADAM_EPS = 1e-8
+#: Above this fraction of steps with a non-zero adjoint, the gradient gathers over the transposed
+#: context (measured ~8x faster than scattering when most steps are busy); below, it scatters from the busy
+#: steps only. Both add the same terms in the same order: the result is the same bits.
+_GATHER_FRACTION = 0.25
+#: The adjoint carried back over long silent stretches decays as beta^k; every _FLUSH_EVERY steps its
+#: entries below _TINY (far below any gradient that matters) are set to 0, so that no subnormal number
+#: (below 1.2e-38 in float32, 0.7^32 * 1e-30 stays above it) ever reaches the sparse products.
+_TINY = 1e-30
+_FLUSH_EVERY = 32
+
+
+@dataclass(frozen=True)
+class MarginConfig(Record):
+    """Options of :func:`margin_init`.
+
+    Parameters
+    ----------
+    kappa : float
+        Margin (>= 0) in units of the membrane potential: ``u >= theta + kappa``
+        at target spikes and ``u <= theta - kappa`` elsewhere.
+    epochs : int
+        Maximum number of passes over the patterns (>= 0; 0 only counts the
+        violations of the warm start).
+    lr : float
+        Step size (> 0), in weight units (Adam's step is about ``lr`` per weight).
+    l2 : float
+        L2 penalty (>= 0) on the weights of a neuron while it is learning.
+    loss : {'hinge', 'squared_hinge'}
+    optimizer : {'adam', 'sgd'}
+        Adam, or plain (sub)gradient steps (a margin perceptron).
+    batch_patterns : int or None
+        Upper bound on the patterns of one minibatch (None: as many as
+        ``memory_gb`` allows). Minibatches bound memory only; the result does not
+        depend on them.
+    memory_gb : float
+        Memory budget of one block in GB (> 0): weights, optimiser state,
+        contexts and the arrays of one pattern minibatch.
+    block_size : int or None
+        Postsynaptic neurons per block (>= 1; None: all in one block).
+    max_seconds : float or None
+        Time budget of a block in seconds (> 0; None: no limit). A limit makes
+        the result depend on the machine's speed.
+    device : str
+        ``'cpu'`` (bit-reproducible) or a CUDA device (``'cuda'``, ``'cuda:1'``).
+
+    The learner draws no random numbers: it is deterministic without a seed.
+
+    Examples
+    --------
+    >>> MarginConfig(kappa=0.1).kappa
+    0.1
+    >>> MarginConfig(kappa=-1)
+    Traceback (most recent call last):
+    ...
+    ValueError: kappa must be in [0.0, inf]; got -1.0
+    """
+
+    kappa: float = param(0.3, "margin: u >= theta + kappa at target spikes, <= theta - kappa elsewhere",
+                         minimum=0.0)
+    epochs: int = param(200, "maximum passes over the patterns (0: only count the warm start's violations)",
+                        minimum=0)
+    lr: float = param(0.01, "step size in weight units", minimum=0.0, open_min=True)
+    l2: float = param(1e-4, "L2 penalty on the weights of a learning neuron", minimum=0.0)
+    loss: str = param("hinge", "convex surrogate of the violation count", choices=LOSSES)
+    optimizer: str = param("adam", "adam, or plain subgradient steps (a margin perceptron)", choices=OPTIMIZERS)
+    batch_patterns: int | None = param(None, "most patterns of one minibatch (default: as memory_gb allows)",
+                                       minimum=1)
+    memory_gb: float = param(4.0, "memory budget of one block (GB)", minimum=0.0, open_min=True)
+    block_size: int | None = param(None, "postsynaptic neurons per block (default: all in one)", minimum=1)
+    max_seconds: float | None = param(None, "time budget of a block (default: none)", minimum=0.0, open_min=True,
+                                      unit="s")
+    device: str = param("cpu", "torch device: cpu (bit-reproducible) or cuda")
+
+    def _check(self):
+        check_device("device", self.device)
+
+
+@dataclass(frozen=True)
+class MarginResult:
+    """Result of :func:`margin_init`.
+
+    Attributes
+    ----------
+    W : torch.Tensor
+        Learned weights ``(N, N, D)`` (the dtype of the warm start, float32 by default).
+    violations : int
+        Teacher-forced constraints still violated by ``W`` (0: recall is exact).
+    violations_per_neuron : torch.Tensor
+        int64 ``(N,)``: the same per postsynaptic neuron.
+    history : list of dict
+        One entry per epoch, for the weights at the start of that epoch:
+        ``epoch``, ``violations``, ``neurons_violating``, ``loss`` (mean of
+        ``L_j`` over the neurons, with the last value of a stopped neuron).
+    seconds : float
+        Wall time of the learning.
+    config : MarginConfig
+    epochs_run : int
+        Epochs of the longest block.
+    """
+
+    W: torch.Tensor
+    violations: int
+    violations_per_neuron: torch.Tensor
+    history: list
+    seconds: float
+    config: MarginConfig
+    epochs_run: int = 0
+
+
+# --------------------------------------------------------------------------------------------
+# Building blocks: sparse contexts, forward recurrence, adjoint, sparse products
+
+
+@dataclass
+class _Problem:
+    """What every block shares: the spikes of the targets, sizes and the neuron model."""
+
+    mu: np.ndarray
+    i: np.ndarray
+    t: np.ndarray
+    M: int
+    N: int
+    T: int
+    D: int
+    beta: float
+    theta: float
+    reset: str
+
+    @classmethod
+    def make(cls, targets: torch.Tensor, D: int, net: NetworkConfig) -> "_Problem":
+        M, N, T = targets.shape
+        mu, i, t = (x.numpy() for x in torch.nonzero(targets, as_tuple=True))
+        return cls(mu, i, t, M, N, T, D, net.beta, net.theta, net.reset)
+
+    def context_nnz(self) -> np.ndarray:
+        """Non-zero entries of each pattern's context, ``(M,)``."""
+        d = np.arange(1, self.D + 1)
+        t = self.t[:, None] + d[None, :]
+        keep = ((t >= self.D) & (t < self.T)).sum(1)
+        return np.bincount(self.mu, weights=keep, minlength=self.M).astype(np.int64)
+
+    def context(self, lo: int, hi: int, dtype) -> sp.csr_matrix:
+        """Context of patterns ``lo .. hi-1``: CSR ``((hi-lo)(T-D), N D)``, rows pattern-major, sorted."""
+        L, D = self.T - self.D, self.D
+        sel = (self.mu >= lo) & (self.mu < hi)
+        mu, i, t0 = self.mu[sel], self.i[sel], self.t[sel]
+        d = np.arange(1, D + 1)
+        t = t0[:, None] + d[None, :]
+        keep = (t >= D) & (t < self.T)
+        rows = ((mu[:, None] - lo) * L + t - D)[keep]
+        cols = (i[:, None] * D + d[None, :] - 1)[keep]
+        C = sp.csr_matrix((np.ones(rows.size, dtype=dtype), (rows, cols)), shape=((hi - lo) * L, self.N * D))
+        C.sum_duplicates()                      # canonical: sorted columns in each row (a fixed order of sums)
+        return C
+
+    def own_spikes(self, lo: int, hi: int, rows: np.ndarray) -> torch.Tensor:
+        """Targets of the postsynaptic ``rows`` for patterns ``lo .. hi-1``, bool ``(hi-lo, T, len(rows))``."""
+        where = np.full(self.N, -1, dtype=np.int64)
+        where[rows] = np.arange(rows.size)
+        sel = (self.mu >= lo) & (self.mu < hi) & (where[self.i] >= 0)
+        s = torch.zeros(hi - lo, self.T, rows.size, dtype=torch.bool)
+        s[torch.from_numpy(self.mu[sel] - lo), torch.from_numpy(self.t[sel]),
+          torch.from_numpy(where[self.i[sel]])] = True
+        return s
+
+
+class _Sparse:
+    """A pattern minibatch's context, with the two products the learner needs.
+
+    On CPU both products call scipy's kernels directly, accumulating in place:
+    ``I = C X`` sums each output entry over the sorted columns of its row, and
+    ``acc += C^T lam`` adds the rows of ``lam`` in row order into ``acc`` (so that
+    several minibatches accumulate exactly as one). On CUDA, torch sparse CSR.
+    """
+
+    def __init__(self, C: sp.csr_matrix, device: torch.device):
+        self.C, self.device = C, device
+        if device.type == "cpu":
+            self.CT = C.T.tocsr()               # rows (i, d-1), columns the steps, sorted
+            self.CT.sort_indices()
+        else:
+            self.Ct = self._torch(C)
+            self.CTt = self._torch(C.T.tocsr())
+
+    def _torch(self, A):
+        return torch.sparse_csr_tensor(torch.from_numpy(A.indptr.astype(np.int64)),
+                                       torch.from_numpy(A.indices.astype(np.int64)),
+                                       torch.from_numpy(A.data), size=A.shape, device=self.device)
+
+    def current(self, X: torch.Tensor) -> torch.Tensor:
+        """``C @ X`` for ``X`` ``(N D, n)``: ``(rows, n)``."""
+        if self.device.type != "cpu":
+            return torch.sparse.mm(self.Ct, X)
+        C = self.C
+        X = np.ascontiguousarray(X.numpy())
+        out = np.zeros((C.shape[0], X.shape[1]), dtype=X.dtype)
+        _sparsetools.csr_matvecs(C.shape[0], C.shape[1], X.shape[1], C.indptr, C.indices, C.data,
+                                 X.ravel(), out.ravel())
+        return torch.from_numpy(out)
+
+    def accumulate(self, acc: torch.Tensor, lam: torch.Tensor) -> None:
+        """``acc += C^T @ lam`` for ``lam`` ``(rows, n)``, ``acc`` ``(N D, n)`` (rows of lam that are all 0 skipped)."""
+        if self.device.type != "cpu":
+            acc += torch.sparse.mm(self.CTt, lam)
+            return
+        busy = torch.nonzero(lam.ne(0).any(1)).flatten().numpy()
+        if busy.size == 0:
+            return
+        target = acc.numpy()
+        assert target.flags.c_contiguous
+        if busy.size > _GATHER_FRACTION * lam.shape[0]:
+            # gather: each row (i, d-1) of acc adds the rows of lam in step order (zero rows add exact zeros)
+            CT, part = self.CT, np.ascontiguousarray(lam.numpy())
+            _sparsetools.csr_matvecs(CT.shape[0], CT.shape[1], part.shape[1], CT.indptr, CT.indices, CT.data,
+                                     part.ravel(), target.reshape(-1))
+            return
+        # scatter from the few busy steps only, in the same step order
+        C = self.C[busy]
+        part = np.ascontiguousarray(lam.numpy()[busy])
+        _sparsetools.csc_matvecs(C.shape[1], C.shape[0], part.shape[1], C.indptr, C.indices, C.data,
+                                 part.ravel(), target.reshape(-1))
+
+
+def _membrane(I: torch.Tensor, s: torch.Tensor, D: int, beta: float, theta: float, reset: str) -> torch.Tensor:
+    """Teacher-forced membrane over the free run: ``I`` ``(B, L, n)`` currents at ``t = D..T-1``,
+    ``s`` bool ``(B, T, n)`` the neurons' own targets; returns ``u`` ``(B, L, n)``.
+
+    Each step is :func:`hdsnn.models.simulate.lif_step` with the target spikes of the
+    previous step, started from the clamped state (``u = 0``) at ``t = D-1``.
+    """
+    u = torch.empty_like(I)
+    prev = torch.zeros_like(I[:, 0])
+    for k in range(I.shape[1]):
+        prev, _ = lif_step(prev, s[:, D + k - 1], I[:, k], beta, theta, reset)
+        u[:, k] = prev
+    return u
+
+
+def _adjoint(g: torch.Tensor, s: torch.Tensor, D: int, beta: float, reset: str) -> torch.Tensor:
+    """Reverse recurrence of :func:`_membrane`: ``lam(t) = g(t) + a(t+1) lam(t+1)``, no carry into the clamp."""
+    lam = torch.empty_like(g)
+    nxt = torch.zeros_like(g[:, 0])
+    zero = torch.zeros_like(nxt)
+    for k in range(g.shape[1] - 1, -1, -1):
+        carry = torch.where(s[:, D + k], zero, nxt) if reset == "zero" else nxt
+        nxt = g[:, k] + beta * carry
+        if k % _FLUSH_EVERY == 0:               # beta^k decays into subnormals, 10-100x slower to add
+            nxt = torch.where(nxt.abs() < _TINY, zero, nxt)
+        lam[:, k] = nxt
+    return lam
+
+
+def _constraints(u: torch.Tensor, own: torch.Tensor, theta: float, kappa: float, loss: str, need_grad: bool):
+    """Violations, hinge sum per column and ``dh/du`` for ``u`` ``(B, L, n)`` and targets ``own`` (same shape).
+
+    ``v > 0`` is a violation: a target spike below ``theta + kappa`` or a silent step above
+    ``theta - kappa``; with ``kappa = 0`` a silent step at exactly ``theta`` (which would spike) too.
+    """
+    up, down = theta + kappa, theta - kappa
+    v = torch.where(own, up - u, u - down)                 # the margin deficit
+    bad = v > 0
+    if kappa == 0:
+        bad |= ~own & (u >= theta)
+    h = v.clamp_min(0)
+    if loss == "squared_hinge":
+        h = h * h
+    hsum = h.sum(dim=(0, 1), dtype=torch.float64)
+    g = None
+    if need_grad:
+        g = bad.to(u.dtype) if loss == "hinge" else 2 * v.clamp_min(0)
+        g = torch.where(own, -g, g)
+    return bad.sum((0, 1)), hsum, g
+
+
+# --------------------------------------------------------------------------------------------
+# One block of postsynaptic neurons
+
+
+@dataclass
+class _BlockTask:
+    problem: _Problem
+    config: MarginConfig
+    start: int
+    stop: int
+    W0: torch.Tensor                      # (nb, N*D)
+    mask: torch.Tensor | None             # (nb, N*D) bool
+    batch: int
+    progress: bool | None = None
+
+
+class _Block:
+    """The contexts and own targets of one block, per pattern minibatch; evaluates any subset of its rows."""
+
+    def __init__(self, problem: _Problem, start: int, stop: int, batch: int, dtype, device):
+        self.p, self.device = problem, device
+        self.rows = np.arange(start, stop)
+        np_dtype = {torch.float32: np.float32, torch.float64: np.float64}[dtype]
+        self.batches = []
+        for lo in range(0, problem.M, batch):
+            hi = min(lo + batch, problem.M)
+            self.batches.append((lo, hi, _Sparse(problem.context(lo, hi, np_dtype), device),
+                                 problem.own_spikes(lo, hi, self.rows).to(device)))
+
+    def evaluate(self, W: torch.Tensor, R: torch.Tensor, kappa: float, loss: str, grad: bool,
+                 keep_u: bool = False):
+        """Violations ``(n,)``, hinge sums ``(n,)`` and (``grad``) ``sum_mu lam C`` ``(N D, n)`` of rows ``R``."""
+        p = self.p
+        L = p.T - p.D
+        X = W[R].T.contiguous()                                       # (N D, n)
+        n = R.numel()
+        counts = torch.zeros(n, dtype=torch.int64, device=W.device)
+        hsum = torch.zeros(n, dtype=torch.float64, device=W.device)
+        acc = torch.zeros(p.N * p.D, n, dtype=W.dtype, device=W.device) if grad else None
+        us = []
+        for lo, hi, ctx, own_all in self.batches:
+            own = own_all[:, :, R]                                     # (B, T, n)
+            I = ctx.current(X).reshape(hi - lo, L, n)
+            u = _membrane(I, own, p.D, p.beta, p.theta, p.reset)
+            c, h, g = _constraints(u, own[:, p.D:], p.theta, kappa, loss, grad)
+            counts += c
+            hsum += h
+            if keep_u:
+                us.append(u)
+            if grad:
+                lam = _adjoint(g, own, p.D, p.beta, p.reset)
+                ctx.accumulate(acc, lam.reshape((hi - lo) * L, n))
+        return counts, hsum, acc, us
+
+
+def _learn_block(task: _BlockTask) -> dict:
+    """Learn rows ``start .. stop-1``; returns their weights, final violations and per-row history."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _learn(task)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _learn(task: _BlockTask) -> dict:
+    t0 = time.perf_counter()
+    cfg, p = task.config, task.problem
+    device = torch.device(cfg.device)
+    W = task.W0.to(device).clone()
+    mask = None if task.mask is None else task.mask.to(device)
+    nb = W.shape[0]
+    block = _Block(p, task.start, task.stop, task.batch, W.dtype, device)
+    adam = cfg.optimizer == "adam"
+    if adam:
+        m1, m2 = torch.zeros_like(W), torch.zeros_like(W)
+    b1, b2 = _ADAM_BETAS
+    viol = torch.zeros(nb, dtype=torch.int64)
+    loss_row = torch.zeros(nb, dtype=torch.float64)
+    hist_v, hist_l = [], []
+
+    def record(R, counts, hsum):
+        viol[R.cpu()] = counts.cpu()
+        norm = (W[R].double() ** 2).sum(1)
+        loss_row[R.cpu()] = (hsum / p.M + 0.5 * cfg.l2 * norm).cpu()
+
+    R = torch.arange(nb, device=device)            # rows still learning (all evaluated at epoch 0)
+    epochs_run = 0
+    bar = tqdm(range(cfg.epochs), desc=f"margin rows {task.start}-{task.stop - 1}", unit="epoch",
+               leave=False, disable=None if task.progress is None else not task.progress)
+    evaluated = False
+    for epoch in bar:
+        if cfg.max_seconds is not None and time.perf_counter() - t0 > cfg.max_seconds:
+            break
+        counts, hsum, acc, _ = block.evaluate(W, R, cfg.kappa, cfg.loss, grad=True)
+        record(R, counts, hsum)
+        hist_v.append(viol.clone())
+        hist_l.append(loss_row.clone())
+        bar.set_postfix(violations=int(counts.sum()), neurons=int((counts > 0).sum()))
+        busy = counts > 0
+        if not bool(busy.any()):
+            evaluated = True
+            R = R[busy]
+            break
+        R, acc = R[busy], acc[:, busy]
+        g = acc.T / p.M + cfg.l2 * W[R]
+        if mask is not None:
+            g = torch.where(mask[R], g, torch.zeros_like(g))
+        k = epoch + 1                               # every row still learning has taken k-1 steps
+        if adam:
+            m = b1 * m1[R] + (1 - b1) * g
+            v = b2 * m2[R] + (1 - b2) * (g * g)
+            m1[R], m2[R] = m, v
+            step = (cfg.lr / (1 - b1 ** k)) * m / (torch.sqrt(v / (1 - b2 ** k)) + _ADAM_EPS)
+        else:
+            step = cfg.lr * g
+        W[R] = W[R] - step
+        epochs_run = k
+    if R.numel() and not evaluated:                 # the last step's rows: their final violations
+        counts, hsum, _, _ = block.evaluate(W, R, cfg.kappa, cfg.loss, grad=False)
+        record(R, counts, hsum)
+    if mask is not None:
+        W = torch.where(mask, W, torch.zeros_like(W))
+    return {"start": task.start, "stop": task.stop, "W": W.cpu(), "violations": viol,
+            "history_violations": hist_v, "history_loss": hist_l, "epochs_run": epochs_run,
+            "seconds": time.perf_counter() - t0}
+
+
+# --------------------------------------------------------------------------------------------
+# Front functions
+
+
+def _inputs(targets, D, net, W=None, name="W"):
+    targets = check_raster("targets", targets)
+    M, N, T = targets.shape
+    D = check_int("D", D, minimum=1)
+    if D >= T:
+        raise ValueError(f"D ({D} delays) must be smaller than T ({T} steps per pattern)")
+    net = net if net is not None else NetworkConfig(N=N, D=D)
+    if not isinstance(net, NetworkConfig):
+        raise ValueError(f"net must be a NetworkConfig; got {type(net).__name__}")
+    if W is not None:
+        W = check_weights(name, W, N=N, D=D)
+    return targets, D, net, W
+
+
+def _itemsize(dtype) -> int:
+    return torch.empty(0, dtype=dtype).element_size()
+
+
+def _block_bytes(problem: _Problem, nb: int, batch: int, itemsize: int, adam: bool, masked: bool) -> int:
+    """Bytes one block of ``nb`` rows needs with minibatches of ``batch`` patterns (an upper estimate)."""
+    N, D, T, M = problem.N, problem.D, problem.T, problem.M
+    L = T - D
+    row = N * D * nb
+    fixed = row * itemsize * (1 + 2 * adam + 4) + row * masked      # W, Adam moments, X, acc, g, step; mask
+    fixed += 2 * int(problem.context_nnz().sum()) * (itemsize + 8) + (M * (L + 1) + N * D) * 8   # contexts, C^T
+    fixed += M * T * nb                                             # own targets
+    per_pattern = L * nb * (7 * itemsize + 4)                      # I, u, v, h, g, lam, temporary; masks
+    return fixed + batch * per_pattern
+
+
+def _plan(problem: _Problem, cfg: MarginConfig, nb: int, itemsize: int, masked: bool) -> int:
+    """Patterns per minibatch under ``cfg.memory_gb``; ValueError if one pattern does not fit."""
+    adam = cfg.optimizer == "adam"
+    budget = cfg.memory_gb * 1e9
+    one = _block_bytes(problem, nb, 1, itemsize, adam, masked)
+    if one > budget:
+        raise ValueError(f"memory_gb={cfg.memory_gb} is too small: a block of {nb} postsynaptic neurons with "
+                         f"one pattern per minibatch needs {one / 1e9:.3g} GB (lower block_size or raise memory_gb)")
+    per = _block_bytes(problem, nb, 2, itemsize, adam, masked) - one
+    fits = 1 + int((budget - one) // per)
+    return max(1, min(problem.M, fits, cfg.batch_patterns or problem.M))
+
+
+def _check_mask(mask, N, D):
+    if mask is None:
+        return None
+    if isinstance(mask, np.ndarray):
+        mask = torch.from_numpy(mask)
+    if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool or tuple(mask.shape) != (N, N, D):
+        got = (f"{type(mask).__name__}" if not isinstance(mask, torch.Tensor)
+               else f"{mask.dtype} of shape {tuple(mask.shape)}")
+        raise ValueError(f"mask must be a bool tensor of shape (N, N, D) = ({N}, {N}, {D}) indexed "
+                         f"[post, pre, delay-1]; got {got}")
+    return mask
+
+
+def margin_init(targets, D: int = 41, config: MarginConfig | None = None, *, net: NetworkConfig | None = None,
+                W0=None, mask=None, executor=None, progress: bool | None = None) -> MarginResult:
+    """Learn weights whose teacher-forced membrane meets every margin constraint.
+
+    Parameters
+    ----------
+    targets : bool array ``(M, N, T)``
+        Patterns to store.
+    D : int
+        Number of delays (``1 <= D < T``); also the clamped trigger window.
+    config : MarginConfig, optional
+    net : NetworkConfig, optional
+        ``beta``, ``theta`` and ``reset`` are read from it (N and D come from the targets).
+    W0 : float tensor ``(N, N, D)``, optional
+        Warm start (default: :func:`~hdsnn.learning.hebbian_init` with the net's beta).
+    mask : bool tensor ``(N, N, D)``, optional
+        Synapses that exist; the others stay exactly 0.
+    executor : None, str, int or Executor
+        Where the blocks of postsynaptic neurons run (:func:`hdsnn.parallel.get_executor`);
+        one started here from a spec is closed here.
+    progress : bool or None
+        Progress bar over the epochs of each block (None: only on a terminal).
+
+    Returns
+    -------
+    MarginResult
+
+    Raises
+    ------
+    ValueError
+        Bad targets, D, net, W0 or mask, or a ``memory_gb`` too small for one pattern.
+
+    Examples
+    --------
+    >>> from hdsnn.models import bernoulli_patterns
+    >>> P = bernoulli_patterns(2, 24, 100, 0.04, seed=1)
+    >>> res = margin_init(P, D=5, config=MarginConfig(kappa=0.1, epochs=0))
+    >>> res.history, res.violations == int(res.violations_per_neuron.sum())
+    ([], True)
+    """
+    t0 = time.perf_counter()
+    cfg = config if config is not None else MarginConfig()
+    if not isinstance(cfg, MarginConfig):
+        raise ValueError(f"config must be a MarginConfig; got {type(cfg).__name__}")
+    targets, D, net, W0 = _inputs(targets, D, net, W0, "W0")
+    M, N, T = targets.shape
+    mask = _check_mask(mask, N, D)
+    if W0 is None:
+        W0 = hebbian_init(targets, D=D, beta=net.beta)
+    if mask is not None:
+        W0 = torch.where(mask, W0, torch.zeros_like(W0))
+    problem = _Problem.make(targets, D, net)
+    nb = min(cfg.block_size or N, N)
+    batch = _plan(problem, cfg, nb, _itemsize(W0.dtype), mask is not None)
+    W_flat = W0.reshape(N, N * D)
+    mask_flat = None if mask is None else mask.reshape(N, N * D)
+    tasks = [_BlockTask(problem, cfg, a, min(a + nb, N), W_flat[a:a + nb].clone(),
+                        None if mask_flat is None else mask_flat[a:a + nb].clone(), batch, progress)
+             for a in range(0, N, nb)]
+    ex = get_executor(executor)
+    try:
+        parts = ex.map(_learn_block, tasks)
+    finally:
+        if not isinstance(executor, Executor):
+            ex.close()
+    W = torch.cat([r["W"] for r in parts]).reshape(N, N, D)
+    per_neuron = torch.cat([r["violations"] for r in parts])
+    history = _history(parts)
+    return MarginResult(W, int(per_neuron.sum()), per_neuron, history, time.perf_counter() - t0, cfg,
+                        max(r["epochs_run"] for r in parts))
+
+
+def _history(parts) -> list:
+    epochs = max(len(r["history_violations"]) for r in parts)
+    if epochs == 0:
+        return []
+    out = []
+    for e in range(epochs):
+        v = torch.cat([r["history_violations"][min(e, len(r["history_violations"]) - 1)] for r in parts])
+        loss = torch.cat([r["history_loss"][min(e, len(r["history_loss"]) - 1)] for r in parts])
+        out.append({"epoch": e, "violations": int(v.sum()), "neurons_violating": int((v > 0).sum()),
+                    "loss": float(loss.numpy().mean())})
+    return out
+
+
+def _whole(targets, D, net, W):
+    problem = _Problem.make(targets, D, net)
+    block = _Block(problem, 0, problem.N, problem.M, W.dtype, torch.device("cpu"))
+    return problem, block, W.reshape(problem.N, problem.N * D)
+
+
+def teacher_forced_membrane(W, targets, D: int = 41, net: NetworkConfig | None = None) -> torch.Tensor:
+    """The membrane ``u`` ``(M, N, T)`` of the recall protocol when the spikes are the targets.
+
+    Zero over the clamped window ``t < D``; for ``t >= D`` the recurrence of the
+    module docstring (the simulator's :func:`~hdsnn.models.simulate.lif_step`
+    fed with the target spikes). Computed from the sparse contexts.
+
+    Examples
+    --------
+    >>> W = torch.zeros(2, 2, 2); W[1, 0, 1] = 1.5          # 0 -> 1, delay 2
+    >>> s = torch.zeros(1, 2, 6, dtype=torch.bool); s[0, 0, 1] = True
+    >>> teacher_forced_membrane(W, s, D=2)[0, 1].tolist()
+    [0.0, 0.0, 0.0, 1.5, 1.0499999523162842, 0.73499995470047]
+    """
+    targets, D, net, W = _inputs(targets, D, net, W)
+    problem, block, Wf = _whole(targets, D, net, W)
+    R = torch.arange(problem.N)
+    *_, us = block.evaluate(Wf, R, 0.0, "hinge", grad=False, keep_u=True)
+    u = torch.zeros(problem.M, problem.N, problem.T, dtype=W.dtype)
+    u[:, :, D:] = torch.cat(us).permute(0, 2, 1)
+    return u
+
+
+def count_violations(W, targets, D: int = 41, net: NetworkConfig | None = None, kappa: float = 0.3, *,
+                     per_neuron: bool = False):
+    """Teacher-forced margin constraints that ``W`` violates.
+
+    Returns the total (int), or the int64 counts per postsynaptic neuron ``(N,)``
+    with ``per_neuron=True``. Zero (with ``kappa > 0``) means that recall from
+    the clamped cue reproduces every target.
+
+    Examples
+    --------
+    >>> W = torch.zeros(2, 2, 2); W[1, 0, 1] = 1.5
+    >>> s = torch.zeros(1, 2, 6, dtype=torch.bool); s[0, 0, 1] = True; s[0, 1, 3] = True
+    >>> count_violations(W, s, D=2, kappa=0.3), count_violations(W, s, D=2, kappa=0.6)
+    (0, 1)
+    """
+    kappa = check_real("kappa", kappa, 0.0)
+    targets, D, net, W = _inputs(targets, D, net, W)
+    problem, block, Wf = _whole(targets, D, net, W)
+    counts, *_ = block.evaluate(Wf, torch.arange(problem.N), kappa, "hinge", grad=False)
+    return counts if per_neuron else int(counts.sum())
+
+
+def margin_loss(W, targets, D: int = 41, net: NetworkConfig | None = None, kappa: float = 0.3,
+                loss: str = "hinge", l2: float = 0.0) -> tuple[float, torch.Tensor]:
+    """The objective ``sum_j L_j`` and its (sub)gradient ``(N, N, D)`` by the adjoint recurrence.
+
+    Computed in the dtype of W (float64 for gradient checks).
+
+    Examples
+    --------
+    >>> W = torch.zeros(2, 2, 2, dtype=torch.float64); W[1, 0, 1] = 1.0
+    >>> s = torch.zeros(1, 2, 6, dtype=torch.bool); s[0, 0, 1] = True; s[0, 1, 3] = True
+    >>> value, grad = margin_loss(W, s, D=2, kappa=0.3)
+    >>> round(value, 6), grad[1, 0].tolist()            # u(3) = 1.0 < 1.3: push both weights up
+    (0.3, [-0.7, -1.0])
+    """
+    kappa = check_real("kappa", kappa, 0.0)
+    check_choice("loss", loss, LOSSES)
+    l2 = check_real("l2", l2, 0.0)
+    targets, D, net, W = _inputs(targets, D, net, W)
+    problem, block, Wf = _whole(targets, D, net, W)
+    _, hsum, acc, _ = block.evaluate(Wf, torch.arange(problem.N), kappa, loss, grad=True)
+    value = float(hsum.sum()) / problem.M + 0.5 * l2 * float((Wf.double() ** 2).sum())
+    grad = acc.T / problem.M + l2 * Wf
+    return value, grad.reshape(W.shape)
