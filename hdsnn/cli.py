@@ -13,6 +13,7 @@ import argparse
 import sys
 
 from . import __version__, api
+from .cli_options import Formatter, add_record, given_options, option_type, owners, record_from_args
 from .config import NetworkConfig, PatternConfig, TrialConfig, options
 from .learning.learn import LEARNERS
 from .models.connectivity import random_mask
@@ -28,76 +29,13 @@ TRAIN_METHODS = ("bptt", "stdp")
 SIM_RENAME = {"seed": "brian2_seed"}
 
 
-class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Shows each option's default, except where it is None (the help says what None means)."""
-
-    def _get_help_string(self, action):
-        return action.help if action.default is None else super()._get_help_string(action)
-
-
-def _value(kind: str, optional: bool):
-    """argparse ``type`` of a record field; 'none' gives None for optional fields."""
-    cast = {"int": int, "float": float, "str": str}[kind]
-
-    def parse(text):
-        return None if optional and text.lower() == "none" else cast(text)
-    parse.__name__ = kind
-    return parse
-
-
-def add_record(group, record, *, skip=(), rename=None, keep_default=True, owners=None) -> list[str]:
-    """Add one option per CLI field of a record to an argparse group; returns the dest names."""
-    rename, names = rename or {}, []
-    for o in options(record):
-        dest = rename.get(o.name, o.name)
-        if not o.cli or o.name in skip or any(a.dest == dest for a in group._group_actions):
-            continue
-        flag = "--" + dest.replace("_", "-")
-        default = o.default if keep_default else None
-        text = o.help + (f" ({o.unit})" if o.unit else "") + (f" [{owners[o.name]}]" if owners else "")
-        if o.kind == "bool":
-            group.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction, default=default, help=text)
-        else:
-            group.add_argument(flag, dest=dest, type=_value(o.kind, o.optional), default=default,
-                               choices=o.choices, help=text + ("; 'none' for none" if o.optional else ""))
-        names.append(dest)
-    return names
-
-
-def _record(cls, args, **fixed):
-    names = {o.name for o in options(cls) if o.cli}
-    return cls(**{k: v for k, v in vars(args).items() if k in names and k not in fixed}, **fixed)
-
-
-def _given(args, records, method, family: str, rename=None, skip=()) -> dict:
-    """Options given on the command line (not None) of the chosen method's record; others refused."""
-    rename = rename or {}
-    chosen = {o.name for o in options(records[method])}
-    all_names = {o.name for cls in records.values() for o in options(cls) if o.cli and o.name not in skip}
-    given = {k: getattr(args, rename.get(k, k)) for k in all_names if getattr(args, rename.get(k, k), None) is not None}
-    stray = sorted(set(given) - chosen)
-    if stray:
-        flags = ", ".join("--" + rename.get(k, k).replace("_", "-") for k in stray)
-        raise ValueError(f"{flags} do(es) not apply to {family} {method!r}")
-    return given
-
-
-def _owners(records: dict) -> dict:
-    """For each option, the methods that take it with their defaults: ``'hebbian: 2.5, lstsq: 2.0'``."""
-    owners = {}
-    for name, cls in records.items():
-        for o in options(cls):
-            owners.setdefault(o.name, []).append(f"{name}: {o.default}")
-    return {k: ", ".join(v) for k, v in owners.items()}
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hdsnn", formatter_class=_Formatter,
+    parser = argparse.ArgumentParser(prog="hdsnn", formatter_class=Formatter,
                                      description="Working memory in recurrent spiking networks with "
                                                  "heterogeneous synaptic delays.")
     parser.add_argument("--version", action="version", version=f"hdsnn {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub_kw = {"formatter_class": _Formatter}
+    sub_kw = {"formatter_class": Formatter}
 
     p = sub.add_parser("demo", help="paper benchmark: patterns, Hebbian weights, recall, scores, figure", **sub_kw,
                        description="Generate the paper's benchmark, learn W by the analytic Hebbian rule, recall "
@@ -125,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
         records = {m: LEARNERS[m].options for m in methods}
         g = p.add_argument_group("method options (default: the method's own)")
         for cls in records.values():
-            add_record(g, cls, keep_default=False, owners=_owners(records), skip=("beta",))
+            add_record(g, cls, keep_default=False, owners=owners(records), skip=("beta",))
         if name == "init":
             p.add_argument("--executor", default=None, help="margin: where the blocks of neurons run: 'local' "
                            "(default), K or 'processes:K' (a local Dask cluster), or tcp://HOST:PORT (a scheduler)")
@@ -152,12 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_record(p.add_argument_group("network"), NetworkConfig, skip=("N", "D"))
     g = p.add_argument_group("recall protocol")
     add_record(g, TrialConfig, rename={"seed": "trial_seed"})
-    g.add_argument("--max-rate", type=_value("float", True), default=0.05,
+    g.add_argument("--max-rate", type=option_type("float", True), default=0.05,
                    help="runaway guard: stop a trial above this firing probability per neuron per step")
     records = {s: SIMULATORS[s].options for s in SIMULATORS}
     g = p.add_argument_group("simulator options (default: the simulator's own)")
     for cls in records.values():
-        add_record(g, cls, keep_default=False, owners=_owners(records), rename=SIM_RENAME)
+        add_record(g, cls, keep_default=False, owners=owners(records), rename=SIM_RENAME)
 
     p = sub.add_parser("analyze", help="analyse a recall: scores, statistics, motifs, groups, figures, files",
                        **sub_kw, description="Compare a recalled raster with its patterns and write a report "
@@ -192,8 +130,8 @@ def _table(scores, stages: dict) -> str:
 
 
 def _demo(args):
-    pcfg = _record(PatternConfig, args)
-    res = api.demo(patterns=pcfg, net=_record(NetworkConfig, args, N=pcfg.N), gain=args.gain, out=args.out,
+    pcfg = record_from_args(PatternConfig, args)
+    res = api.demo(patterns=pcfg, net=record_from_args(NetworkConfig, args, N=pcfg.N), gain=args.gain, out=args.out,
                    device=args.device)
     print(f"hdsnn demo: N={pcfg.N} M={pcfg.M} T={pcfg.T} D={args.D} p_A={pcfg.p_A} gain={res['gain']} "
           f"seed={pcfg.seed}")
@@ -204,7 +142,7 @@ def _demo(args):
 
 
 def _patterns(args):
-    res = api.patterns_file(_record(PatternConfig, args), args.out)
+    res = api.patterns_file(record_from_args(PatternConfig, args), args.out)
     print(f"{res['shape'][0]} patterns x {res['shape'][1]} neurons x {res['shape'][2]} steps, "
           f"{res['spikes']} spikes (rate {res['rate']:.2e} per step)")
     return res
@@ -212,8 +150,8 @@ def _patterns(args):
 
 def _learn(args):
     methods = INIT_METHODS if args.command == "init" else TRAIN_METHODS
-    given = _given(args, {m: LEARNERS[m].options for m in methods}, args.method, "--method", skip=("beta",))
-    net = _record(NetworkConfig, args, N=1)
+    given = given_options(args, {m: LEARNERS[m].options for m in methods}, args.method, "--method", skip=("beta",))
+    net = record_from_args(NetworkConfig, args, N=1)
     extra = {"executor": args.executor} if args.command == "init" and args.executor else {}
     if args.command == "train":
         if args.method == "bptt":
@@ -246,12 +184,12 @@ def _learn(args):
 
 
 def _recall(args):
-    given = _given(args, {s: SIMULATORS[s].options for s in SIMULATORS}, args.simulator, "--simulator",
+    given = given_options(args, {s: SIMULATORS[s].options for s in SIMULATORS}, args.simulator, "--simulator",
                    SIM_RENAME)
     trial = TrialConfig(**{o.name: getattr(args, o.name) for o in options(TrialConfig) if o.name != "seed"},
                         seed=args.trial_seed)
     res = api.recall_file(args.weights, args.patterns, args.out, simulator=args.simulator,
-                          net=_record(NetworkConfig, args, N=1, D=1), trial=trial, max_rate=args.max_rate, **given)
+                          net=record_from_args(NetworkConfig, args, N=1, D=1), trial=trial, max_rate=args.max_rate, **given)
     result = res["recall"]
     if "efficacy" in result.provenance:
         print(f"{args.simulator} {given.get('neuron')}: efficacy {result.provenance['efficacy']:g}, scores at "
