@@ -10,7 +10,7 @@ Memory: measured here on the demo's recall raster (16 trials of 959 steps,
 linearly with the number of (window, spike) items, ``spikes x winlen``:
 2.9 GB for 512 neurons (7.9 k spikes), 6.2 GB for 1024 neurons (15.7 k
 spikes), about 10 kB per item. :func:`estimate_spade_memory` uses that slope
-(it overestimates the 1.4 GB quoted in issue 5 for 10 s at N = 1024 with
+(it overestimates the 1.4 GB reported for SPADE on 10 s at N = 1024 with
 min_occ = 10, and agrees with its > 10 GB at N = 4096); :func:`find_motifs`
 refuses runs whose estimate exceeds ``memory_budget_gb``.
 """

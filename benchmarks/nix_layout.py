@@ -3,7 +3,7 @@
 Writes the same rasters (targets and recall of M patterns of N neurons, T=1000,
 p_A=1e-3) both ways through ``neo.NixIO`` and prints the time and size ratios;
 writes ``benchmarks/results/nix_layout.json``. The per-neuron layout is slow
-(issue 5 measured 955 s for 32 segments x 1024 neurons), so the default size
+(measured at 955 s for 32 segments x 1024 neurons), so the default size
 is small: M=2, N=256 (4 segments x 256 trains).
 
 Run: ``python benchmarks/nix_layout.py [--M 2] [--N 256]``.

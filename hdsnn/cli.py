@@ -177,9 +177,13 @@ def _learn(args):
     learned = res["learned"]
     print(f"learned W {tuple(learned.W.shape)} by {learned.method} in {learned.seconds:.2f} s, "
           f"{float((learned.W != 0).float().mean()):.1%} non-zero")
-    if learned.history:
-        print(f"pooled F1 {learned.history[0]['f1']:.4f} (init) -> {learned.details['best_f1']:.4f} (best), "
-              f"{learned.details['epochs']} epochs")
+    facts = learned.details
+    if "best_f1" in facts:
+        print(f"pooled F1 {learned.history[0]['f1']:.4f} (init) -> {facts['best_f1']:.4f} (best), "
+              f"{facts['epochs']} epochs")
+    if "violations" in facts:
+        print(f"teacher-forced violations left: {facts['violations']} ({facts['neurons_violating']} neurons) after "
+              f"{facts['epochs']} epochs" + ("; recall reproduces every target" if facts["violations"] == 0 else ""))
     return res
 
 

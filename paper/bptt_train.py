@@ -1,6 +1,6 @@
 """Train the delay tensor by closed-loop BPTT from the Hebbian initialisation and report F1 and wall time.
 
-Run (the issue's benchmarks, one run each; 1 CPU thread by default)::
+Run (the training benchmarks of RESULTS section 2, one run each; 1 CPU thread by default)::
 
     python -m paper.bptt_train --M 16            # N=512, T=1000, D=41, p_A=1e-3
     python -m paper.bptt_train --M 64

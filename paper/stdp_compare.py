@@ -1,4 +1,4 @@
-"""STDP against the analytic rule and BPTT on the paper benchmark (issue 7).
+"""STDP against the analytic rule and BPTT on the paper benchmark.
 
 For each network size, W is learned from the same patterns by
 

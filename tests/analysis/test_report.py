@@ -9,6 +9,9 @@ from hdsnn.analysis import read_nix, read_nwb, score
 from hdsnn.analysis.timing import match_spikes
 from hdsnn.cli import main
 
+# the whole report (statistics, SPADE, groups, files): seconds per test
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def analyzed(tmp_path_factory):

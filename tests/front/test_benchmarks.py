@@ -1,3 +1,4 @@
+import pytest
 """The benchmark scripts run (quick sizes) and compare like with like; no timing is asserted."""
 import json
 
@@ -17,6 +18,7 @@ def test_init_benchmark_compares_equal_weights(tmp_path):
     assert res["agree"] and res["max_abs_difference"] == 0.0 and res["nonzero_weights"] > 1000
 
 
+@pytest.mark.slow
 def test_bptt_benchmark_runs_the_same_training_step_both_ways(tmp_path):
     from benchmarks import bench_bptt
 

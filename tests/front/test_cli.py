@@ -39,17 +39,22 @@ def test_pipeline_patterns_init_recall(tmp_path, method, capsys):
     assert scores["f1"] > 0.95
 
 
+def _help(command, capsys):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    return capsys.readouterr().out
+
+
 def _run(*args):
     return subprocess.run([sys.executable, "-m", "hdsnn.cli", *args], capture_output=True, text=True)
 
 
-def test_user_errors_exit_2_without_traceback(tmp_path):
+def test_user_errors_exit_2_without_traceback(tmp_path, capsys):
     res = _run("recall", "--weights", str(tmp_path / "missing.npz"), "--patterns", "x.npz", "--out", "y.npz")
     assert res.returncode == 2
     assert "hdsnn: error: weights file not found" in res.stderr and "Traceback" not in res.stderr
-    res = _run("patterns", "--out", str(tmp_path / "p.npz"), "--p-A", "2")
-    assert res.returncode == 2 and "p_A must be in (0.0, 1.0); got 2.0" in res.stderr
-    assert "Traceback" not in res.stderr
+    assert main(["patterns", "--out", str(tmp_path / "p.npz"), "--p-A", "2"]) == 2
+    assert capsys.readouterr().err == "hdsnn: error: p_A must be in (0.0, 1.0); got 2.0\n"
 
 
 def test_mismatched_weights_and_patterns(tmp_path, capsys):
@@ -62,17 +67,15 @@ def test_mismatched_weights_and_patterns(tmp_path, capsys):
     assert "are for N=30 neurons but patterns" in capsys.readouterr().err
 
 
-def test_help_states_units_and_defaults():
-    res = _run("recall", "--help")
-    assert res.returncode == 0
-    text = " ".join(res.stdout.split())
+def test_help_states_units_and_defaults(capsys):
+    text = " ".join(_help("recall", capsys).split())
     assert "steps of spontaneous activity before the trigger (default: 0)" in text
     assert "stop a trial above this firing probability per neuron per step (default: 0.05)" in text
 
 
-def test_help_defaults_match_the_code():
+def test_help_defaults_match_the_code(capsys):
     from hdsnn.learning import DEFAULT_GAIN, LSTSQ_GAIN
-    text = " ".join(_run("init", "--help").stdout.split())
+    text = " ".join(_help("init", capsys).split())
     assert f"[hebbian: {DEFAULT_GAIN}, lstsq: {LSTSQ_GAIN}]" in text
     assert "(default: None)" not in text
 
@@ -98,3 +101,53 @@ def test_train_stdp_narrow_mirrored_equals_init(tmp_path, capsys):
     assert main(["train", "--method", "stdp", "--patterns", str(pat), "--out", str(stdp), "--D", "7",
                  "--update", "multiplicative"]) == 2
     assert "update='multiplicative' needs finite bounds" in capsys.readouterr().err
+
+
+def test_outputs_are_checked_before_any_work_and_never_overwrite_inputs(tmp_path, capsys):
+    pat, w = tmp_path / "p.npz", tmp_path / "w.npz"
+    assert main(["patterns", "--out", str(pat), "--M", "1", "--N", "30", "--T", "60", "--p-A", "0.05"]) == 0
+    assert main(["init", "--patterns", str(pat), "--out", str(w), "--D", "5"]) == 0
+    before = pat.read_bytes()
+    capsys.readouterr()
+    for argv in (["recall", "--weights", str(w), "--patterns", str(pat), "--out", str(pat)],
+                 ["init", "--patterns", str(pat), "--out", str(pat), "--D", "5"],
+                 ["train", "--patterns", str(pat), "--out", str(pat), "--D", "5", "--epochs", "1"]):
+        assert main(argv) == 2
+        assert f"--out {str(pat)!r} is also an input file: it would be overwritten" in capsys.readouterr().err
+    assert pat.read_bytes() == before
+    assert main(["recall", "--weights", str(w), "--patterns", str(pat), "--out", str(tmp_path / "r.txt")]) == 2
+    assert "--out must end in .npz; got" in capsys.readouterr().err
+    (tmp_path / "afile").write_text("x")
+    assert main(["demo", "--out", str(tmp_path / "afile"), "--M", "1", "--N", "30", "--T", "60"]) == 2
+    assert "--out must be a folder;" in capsys.readouterr().err
+
+
+def test_devices_and_targets_that_are_not_there_exit_2(tmp_path, capsys):
+    import torch
+
+    pat, w = tmp_path / "p.npz", tmp_path / "w.npz"
+    main(["patterns", "--out", str(pat), "--M", "1", "--N", "30", "--T", "60", "--p-A", "0.05"])
+    main(["init", "--patterns", str(pat), "--out", str(w), "--D", "5"])
+    capsys.readouterr()
+    base = ["recall", "--weights", str(w), "--patterns", str(pat), "--out", str(tmp_path / "r.npz")]
+    if not torch.cuda.is_available():
+        assert main(base + ["--device", "cuda"]) == 2
+        assert "device 'cuda' needs a CUDA GPU, and torch finds none here" in capsys.readouterr().err
+    assert main(base + ["--device", "foo"]) == 2
+    assert "device must be 'cpu', 'cuda' or 'cuda:K'; got 'foo'" in capsys.readouterr().err
+    assert main(base + ["--simulator", "brian2", "--target", "cuda_standalone"]) == 2
+    assert "target 'cuda_standalone' needs the brian2cuda package" in capsys.readouterr().err
+    assert main(base + ["--top-k", "3"]) == 2                    # a Brian2 option given to torch is refused
+    assert "--top-k do(es) not apply to --simulator 'torch'" in capsys.readouterr().err
+    assert not (tmp_path / "r.npz").exists()
+
+
+def test_margin_from_the_command_line(tmp_path, capsys):
+    pat, w = tmp_path / "p.npz", tmp_path / "w.npz"
+    main(["patterns", "--out", str(pat), "--M", "2", "--N", "40", "--T", "150", "--p-A", "0.03"])
+    assert main(["init", "--patterns", str(pat), "--out", str(w), "--D", "7", "--method", "margin",
+                 "--kappa", "0.2", "--lr", "0.05", "--epochs", "100"]) == 0
+    W, meta = load_weights(w)
+    assert meta["method"] == "margin" and meta["options"]["kappa"] == 0.2 and meta["violations"] == 0
+    assert main(["init", "--patterns", str(pat), "--out", str(w), "--method", "hebbian", "--kappa", "1"]) == 2
+    assert "--kappa do(es) not apply to --method 'hebbian'" in capsys.readouterr().err

@@ -8,6 +8,9 @@ import pytest
 import hdsnn.paper
 from hdsnn.cli import PAPER_SCRIPTS, main
 
+# every script's quick run: minutes together on 2 cores
+pytestmark = pytest.mark.slow
+
 
 def test_every_paper_script_runs_through_the_cli_with_quick_and_out(capsys):
     scripts = {m.name for m in pkgutil.iter_modules(hdsnn.paper.__path__) if not m.name.startswith("_")}
@@ -70,6 +73,7 @@ def test_methods_quick(tmp_path):
         assert r["clean"]["f1"] >= r["p_flip_0.25"]["f1"] - 1e-9
 
 
+@pytest.mark.brian2
 def test_biophysical_quick(tmp_path):
     assert main(["paper", "biophysical", "--quick", "--out", str(tmp_path)]) == 0
     res = json.loads((tmp_path / "biophysical_quick.json").read_text())
@@ -159,6 +163,7 @@ def test_gain_scan_quick(tmp_path):
     assert not (tmp_path / "gain_scan.json").exists()                   # the full result is never overwritten
 
 
+@pytest.mark.brian2
 def test_stdp_compare_quick(tmp_path):
     assert main(["paper", "stdp_compare", "--quick", "--out", str(tmp_path)]) == 0
     res = json.loads((tmp_path / "stdp_compare_quick.json").read_text())

@@ -1,3 +1,4 @@
+import pytest
 """`hdsnn train`: a run killed for real and resumed ends with exactly the weights of an uninterrupted run."""
 import os
 import signal
@@ -21,6 +22,7 @@ def _args(patterns, out, *extra):
             "--stop-f1", "none", "--threads", "1", "--no-progress", *extra]
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_to_identical_weights(tmp_path, capsys):
     patterns = tmp_path / "patterns.npz"
     save_raster(patterns, bernoulli_patterns(2, 64, 100, 0.02, seed=4))

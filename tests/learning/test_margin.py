@@ -168,6 +168,7 @@ def test_blocks_and_minibatches_give_identical_weights(patterns, reference, opti
     assert [h["violations"] for h in res.history] == [h["violations"] for h in reference.history]
 
 
+@pytest.mark.slow
 def test_dask_threads_give_identical_weights(patterns, reference):
     pytest.importorskip("dask.distributed")
     res = margin_init(patterns, D, MarginConfig(**PARTITION, block_size=20), executor="threads:2")

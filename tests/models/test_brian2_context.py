@@ -12,6 +12,7 @@ from hdsnn.models import bernoulli_patterns, recall
 pytestmark = pytest.mark.brian2
 
 
+@pytest.mark.slow            # a fresh interpreter with a standalone device: seconds
 def test_users_device_and_random_state_survive_a_recall():
     """A user's set_device('cpp_standalone') and numpy random state are the same after hdsnn runs Brian2."""
     code = """
@@ -34,6 +35,7 @@ print(type(dev).__name__, dev.build_on_run, bool((np.random.get_state()[1] == st
     assert out.stdout.split() == ["CPPStandaloneDevice", "False", "True", "True", "True"]
 
 
+@pytest.mark.slow
 def test_standalone_on_the_users_own_standalone_device_is_refused():
     code = """
 import brian2

@@ -8,6 +8,8 @@ from hdsnn.learning import hebbian_init
 from hdsnn.models import bernoulli_patterns, lif_step, make_trials, simulate
 from hdsnn.models.brian2 import EQUATIONS, simulate_brian2
 
+pytestmark = pytest.mark.brian2
+
 N, D, T, M = 40, 6, 80, 3
 
 
@@ -51,6 +53,8 @@ def test_numpy_target_is_identical_to_torch(reset):
     assert torch.equal(sim.membrane, reference_membrane(W, tr.inputs, tr.clamp, net))   # bitwise
 
 
+@pytest.mark.brian2
+@pytest.mark.compiled
 def test_cython_target_is_identical_to_torch():
     W, tr, net = busy_network("subtract", seed=3)
     ref = simulate(W, tr.inputs, tr.clamp, net, max_rate=None).raster
@@ -59,6 +63,8 @@ def test_cython_target_is_identical_to_torch():
     assert torch.equal(sim.raster, ref) and sim.target == "cython"
 
 
+@pytest.mark.brian2
+@pytest.mark.compiled
 def test_cpp_standalone_target_is_identical_to_torch(tmp_path):
     W, tr, net = busy_network("zero", seed=5)
     ref = simulate(W, tr.inputs, tr.clamp, net, max_rate=None).raster
