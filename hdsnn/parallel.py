@@ -21,9 +21,9 @@ pass the scheduler's address (text only, nothing here imports it)::
     from dask_jobqueue import SLURMCluster
     cluster = SLURMCluster(cores=8, processes=8, memory="32GB", walltime="02:00:00")
     cluster.scale(jobs=4)                       # 4 SLURM jobs of 8 workers
-    print(cluster.scheduler_address)            # 'tcp://10.0.0.5:8786'
+    print(cluster.scheduler_address)            # 'tcp://node001:8786' (the login node's scheduler)
     # then, in the job that learns:
-    # margin_init(targets, executor="tcp://10.0.0.5:8786")
+    # margin_init(targets, executor="tcp://node001:8786")
 
 or from a shell: ``dask scheduler`` on one node and ``dask worker tcp://HOST:8786``
 in each SLURM job. The workers need the same environment (``hdsnn`` installed).

@@ -179,3 +179,14 @@ def test_stdp_compare_quick(tmp_path):
     assert all(v["max_abs_diff_torch_brian2"] < 1e-9 for v in b2["rules"].values())
     assert b2["recall"]["brian2_exact_equals_torch"] and b2["recall"]["torch_f1"] > 0.99
     assert (tmp_path / "stdp_compare_quick.png").exists() and (tmp_path / "stdp_compare_quick.svg").exists()
+
+
+def test_margin_robustness_quick(tmp_path):
+    assert main(["paper", "margin_robustness", "--quick", "--out", str(tmp_path)]) == 0
+    res = json.loads((tmp_path / "margin_robustness_quick.json").read_text())
+    rows = res["rows"]
+    assert set(rows) == {"hebbian", "margin kappa=0.1", "margin kappa=0.5"}
+    assert rows["margin kappa=0.1"]["violations"] == 0 and rows["margin kappa=0.1"]["f1"]["clean"] == 1.0
+    assert rows["hebbian"]["violations"] is None
+    assert all(0.0 <= f <= 1.0 for row in rows.values() for f in row["f1"].values())
+    assert (tmp_path / "margin_robustness_quick.png").exists()
