@@ -19,6 +19,7 @@ from pathlib import Path
 from .config import NetworkConfig, PatternConfig, TrialConfig
 from .io import load_raster, load_weights, save_figure, save_raster, save_weights, write_json
 from .analysis.plots import plot_recall
+from .analysis.files import read_rasters
 from .analysis.report import analyze
 from .learning.learn import LEARNERS, Learned, learn
 from .models import make_patterns
@@ -177,15 +178,36 @@ def recall_file(weights, patterns, out, *, simulator: str = "torch", net: Networ
     return {"files": [str(out), str(out.with_suffix(".json"))], "recall": result}
 
 
+def read_spikes(path, role: str, prefer: tuple, dt_ms: float | None = None) -> tuple:
+    """One raster from a ``.npz``, ``.nwb`` or ``.nix`` file (ours or another tool's): ``(raster, metadata)``.
+
+    A file that holds several rasters (hdsnn's NWB and NIX files hold the targets and
+    the recall) gives the first kind of ``prefer`` it has; ``role`` names the option in errors.
+    """
+    rasters, meta = read_rasters(path, dt_ms=dt_ms)
+    if len(rasters) == 1:
+        raster = next(iter(rasters.values()))
+    else:
+        kind = next((k for k in prefer if k in rasters), None)
+        if kind is None:
+            raise ValueError(f"{role} {str(path)!r} holds the rasters {sorted(rasters)}; none of them is one of "
+                             f"{list(prefer)}")
+        raster = rasters[kind]
+    config = meta.get("config") or {}
+    return raster, {**{k: v for k, v in meta.items() if k != "config"}, **config}
+
+
 def analyze_files(patterns, recalled, out, *, weights=None, use_weights: bool = True, D: int | None = None,
-                  **options) -> dict:
+                  dt_ms: float | None = None, **options) -> dict:
     """Analyse a recall file against its patterns file and write the report folder ``out``.
 
-    ``D`` and the weights default to what the recall file records.
+    Both files may be ``.npz`` (hdsnn), ``.nwb`` or ``.nix`` (hdsnn's or another tool's,
+    with ``dt_ms`` where the file states no resolution). ``D`` and the weights default to
+    what the recall file records.
     """
     check_outputs({}, inputs=[patterns, recalled, weights], folders=[("--out", out)])
-    targets, _ = load_raster(patterns)
-    rec, meta = load_raster(recalled)
+    targets, _ = read_spikes(patterns, "--patterns", ("target", "patterns", "raster"), dt_ms)
+    rec, meta = read_spikes(recalled, "--recall", ("recall", "raster"), dt_ms)
     if targets.shape != rec.shape:
         raise ValueError(f"patterns {str(patterns)!r} have shape {tuple(targets.shape)} but recall "
                          f"{str(recalled)!r} has {tuple(rec.shape)}")
@@ -202,7 +224,7 @@ def analyze_files(patterns, recalled, out, *, weights=None, use_weights: bool = 
         else:
             W, _ = load_weights(path)
     net = NetworkConfig.from_dict(network) if network else None
-    report = analyze(targets, rec, D, out, W=W, net=net, dt_ms=network.get("dt_ms", 1.0),
+    report = analyze(targets, rec, D, out, W=W, net=net, dt_ms=network.get("dt_ms", meta.get("dt_ms") or 1.0),
                      config={"network": network, "trial": meta.get("trial"), "patterns": str(patterns),
                              "recall": str(recalled)}, **options)
     return {"report": report, "notes": notes}

@@ -100,9 +100,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("analyze", help="analyse a recall: scores, statistics, motifs, groups, figures, files",
                        **sub_kw, description="Compare a recalled raster with its patterns and write a report "
                                              "folder: report.json, figures (PNG and SVG), rasters.nix, rasters.nwb.")
-    p.add_argument("--patterns", required=True, help="patterns .npz file")
-    p.add_argument("--recall", required=True, help="recalled raster .npz file")
+    p.add_argument("--patterns", required=True, help="patterns: .npz, or .nwb/.nix from hdsnn or another tool")
+    p.add_argument("--recall", required=True, help="recalled raster: .npz, .nwb or .nix")
     p.add_argument("--out", required=True, help="report folder")
+    p.add_argument("--dt-ms", type=float, default=None, help="step (ms) of NWB/NIX files that state none")
     p.add_argument("--weights", default=None, help="weights .npz file (default: from the recall file)")
     p.add_argument("--no-weights", action="store_true", help="skip the weight figure and the group search")
     p.add_argument("--D", type=int, default=None, help="trigger window (default: from the recall file)")
@@ -205,7 +206,7 @@ def _recall(args):
 def _analyze(args):
     mothers = None if args.group_mothers is None else range(args.group_mothers)
     res = api.analyze_files(args.patterns, args.recall, args.out, weights=args.weights,
-                            use_weights=not args.no_weights, D=args.D, tolerances=args.tolerance,
+                            use_weights=not args.no_weights, D=args.D, dt_ms=args.dt_ms, tolerances=args.tolerance,
                             sliding_width=args.sliding_width, spade_budget_gb=args.spade_budget_gb,
                             group_mothers=mothers)
     report = res["report"]
