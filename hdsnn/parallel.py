@@ -9,6 +9,8 @@ scan points, seeds) go through :func:`get_executor`:
   :meth:`Executor.close`;
 - ``'threads:K'``: the same with ``K`` threads in this process (cheap to start,
   for tests);
+- ``'pool:K'``: ``K`` worker processes of the standard library's process pool
+  (no Dask needed; the paper scripts' ``--jobs K``);
 - ``'tcp://HOST:PORT'``: the address of a running Dask scheduler.
 
 Every executor returns the results of :meth:`Executor.map` in the order of the
@@ -39,9 +41,9 @@ from __future__ import annotations
 from numbers import Integral
 from typing import Callable, Iterable
 
-__all__ = ["Executor", "LocalExecutor", "DaskExecutor", "get_executor"]
+__all__ = ["Executor", "LocalExecutor", "PoolExecutor", "DaskExecutor", "get_executor"]
 
-_SPEC_HELP = "None, 'local', an int K >= 1, 'processes:K', 'threads:K' or 'tcp://HOST:PORT'"
+_SPEC_HELP = "None, 'local', an int K >= 1, 'processes:K', 'threads:K', 'pool:K' or 'tcp://HOST:PORT'"
 
 
 class Executor:
@@ -75,6 +77,38 @@ class LocalExecutor(Executor):
 
     def __repr__(self) -> str:
         return "LocalExecutor()"
+
+
+def _one_thread():
+    import torch
+
+    torch.set_num_threads(1)
+
+
+class PoolExecutor(Executor):
+    """A pool of K worker processes of the standard library (no Dask needed), one torch thread each.
+
+    Examples
+    --------
+    >>> with PoolExecutor(2) as pool:
+    ...     pool.map(abs, [-1, -2, 3])
+    [1, 2, 3]
+    """
+
+    def __init__(self, workers: int):
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.workers = workers
+        self.pool = ProcessPoolExecutor(max_workers=workers, initializer=_one_thread)
+
+    def map(self, fn: Callable, items: Iterable) -> list:
+        return list(self.pool.map(fn, items))
+
+    def close(self) -> None:
+        self.pool.shutdown()
+
+    def __repr__(self) -> str:
+        return f"PoolExecutor({self.workers})"
 
 
 def _dask():
@@ -162,7 +196,7 @@ def get_executor(spec=None) -> Executor:
     >>> get_executor("processes:0")
     Traceback (most recent call last):
     ...
-    ValueError: executor must be None, 'local', an int K >= 1, 'processes:K', 'threads:K' or 'tcp://HOST:PORT'; got 'processes:0'
+    ValueError: executor must be None, 'local', an int K >= 1, 'processes:K', 'threads:K', 'pool:K' or 'tcp://HOST:PORT'; got 'processes:0'
     """
     if spec is None or spec == "local":
         return LocalExecutor()
@@ -173,6 +207,8 @@ def get_executor(spec=None) -> Executor:
     if isinstance(spec, str):
         if spec.startswith("processes:"):
             return DaskExecutor(workers=_count(spec, spec.split(":", 1)[1]))
+        if spec.startswith("pool:"):
+            return PoolExecutor(_count(spec, spec.split(":", 1)[1]))
         if spec.startswith("threads:"):
             return DaskExecutor(workers=_count(spec, spec.split(":", 1)[1]), processes=False)
         if spec.startswith("tcp://") and len(spec) > len("tcp://"):

@@ -4,12 +4,12 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from hdsnn.io import write_json
+from hdsnn.parallel import get_executor
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -33,22 +33,30 @@ def parser(doc: str, jobs: bool = True) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="small sizes, under a minute")
     if jobs:
-        p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel worker processes")
+        p.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                       help="parallel worker processes (a process pool; see --executor)")
+        p.add_argument("--executor", default=None,
+                       help="where the points run instead (hdsnn.parallel): 'local', K or 'processes:K' (a local "
+                            "Dask cluster), or tcp://HOST:PORT (a running scheduler)")
     p.add_argument("--out", default=str(RESULTS), help="output folder")
     return p
 
 
-def _init_worker():
-    import torch
-    torch.set_num_threads(1)
+def _call(item):
+    fn, args = item
+    return fn(*args)
 
 
-def run_parallel(fn, jobs_args: list, jobs: int) -> list:
-    """``[fn(*a) for a in jobs_args]``, over ``jobs`` processes (in order)."""
-    if jobs <= 1 or len(jobs_args) <= 1:
-        return [fn(*a) for a in jobs_args]
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker) as pool:
-        return list(pool.map(fn, *zip(*jobs_args)))
+def run_parallel(fn, jobs_args: list, jobs: int, executor=None) -> list:
+    """``[fn(*a) for a in jobs_args]`` (in order) on one :mod:`hdsnn.parallel` executor.
+
+    ``executor`` (a spec of :func:`hdsnn.parallel.get_executor`) wins; otherwise a pool of
+    ``jobs`` processes, or in-process for one job. The points are independent and seeded,
+    so the results are the same whatever runs them.
+    """
+    spec = executor if executor is not None else (f"pool:{jobs}" if jobs > 1 and len(jobs_args) > 1 else None)
+    with get_executor(spec) as ex:
+        return ex.map(_call, [(fn, tuple(a)) for a in jobs_args])
 
 
 def mean_se(values) -> tuple[float, float]:

@@ -120,7 +120,7 @@ def main(argv=None) -> dict:
         jobs += [(m, N, T, D0, p_A, M_max, "N") for N in Ns if N <= largest[m]]
         if N0 <= largest[m]:
             jobs += [(m, N0, T, D, p_A, M_max, "D") for D in Ds if D != D0]
-    rows = run_parallel(_job, jobs, args.jobs)
+    rows = run_parallel(_job, jobs, args.jobs, args.executor)
     for r in rows:
         print(f"{r['method']:8s} N={r['N']:5d} D={r['D']:4d}: capacity M = {r['capacity']}")
     rows += [dict(r, sweep="D") for r in rows if r["N"] == N0 and r["D"] == D0]   # shared point of both sweeps

@@ -50,7 +50,7 @@ def _point(size, gain, cue, kind, value, seed=0):
     return {"cue": cue, "kind": kind, "value": value, **pooled}
 
 
-def scan(size, gain=None, jobs=2, points=11):
+def scan(size, gain=None, jobs=2, points=11, executor=None):
     M, N, T, D, p = size
     flips = list(np.round(np.linspace(0, 1, points), 3))
     if 0.25 not in flips:
@@ -60,7 +60,7 @@ def scan(size, gain=None, jobs=2, points=11):
     jobs_args = [(size, gain, cue, kind, v) for cue in ("clamp", "or")
                  for kind, values in (("redraw", flips), ("flip", flips), ("trigger_steps", steps),
                                       ("silenced", silenced)) for v in values]
-    return run_parallel(_point, jobs_args, jobs)
+    return run_parallel(_point, jobs_args, jobs, executor)
 
 
 def figure(rows, D, N):
@@ -90,7 +90,7 @@ def main(argv=None) -> dict:
     args = parser(__doc__).parse_args(argv)
     started = time.perf_counter()
     size = benchmark_size(args.quick)
-    rows = scan(size, jobs=args.jobs, points=6 if args.quick else 11)
+    rows = scan(size, jobs=args.jobs, points=6 if args.quick else 11, executor=args.executor)
     ours = {}
     for key, kind, value in (("p_flip=0.25", "redraw", 0.25), ("trigger_steps=30", "trigger_steps", 30),
                              ("silenced=128", "silenced", 128)):

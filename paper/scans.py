@@ -40,9 +40,9 @@ def _point(params: dict, seed: int) -> float:
     return 1.0 - recall(W, targets, net=NetworkConfig(N=N, D=D), progress=False).scores.pooled()["f1"]
 
 
-def scan(base: dict, grid: dict, seeds: int, jobs: int) -> dict:
+def scan(base: dict, grid: dict, seeds: int, jobs: int, executor=None) -> dict:
     jobs_args = [({**base, name: v}, s) for name, values in grid.items() for v in values for s in range(seeds)]
-    losses = iter(run_parallel(_point, jobs_args, jobs))
+    losses = iter(run_parallel(_point, jobs_args, jobs, executor))
     out = {}
     for name, values in grid.items():
         rows = []
@@ -86,7 +86,7 @@ def main(argv=None) -> dict:
             raise ValueError(f"--only must name parameters among {sorted(grid)}; got {sorted(unknown)}")
         grid = {k: v for k, v in grid.items() if k in args.only.split(",")}
     seeds = args.seeds or (2 if args.quick else 10)
-    res = scan(base, grid, seeds, args.jobs)
+    res = scan(base, grid, seeds, args.jobs, args.executor)
     tag = "_quick" if args.quick else ""
     save_figure(figure(res), f"{args.out}/scans{tag}")
     out = {"base": base, "seeds": seeds, "scans": res, "paper_loss": PAPER}

@@ -190,3 +190,13 @@ def test_margin_robustness_quick(tmp_path):
     assert rows["hebbian"]["violations"] is None
     assert all(0.0 <= f <= 1.0 for row in rows.values() for f in row["f1"].values())
     assert (tmp_path / "margin_robustness_quick.png").exists()
+
+
+def test_scan_points_are_the_same_whatever_the_executor():
+    """paper/ scans submit their points through hdsnn.parallel: in-process, a process pool and Dask agree."""
+    from hdsnn.paper.robustness import scan
+
+    size = (2, 128, 200, 15, 0.01)
+    serial = scan(size, jobs=1, points=3)
+    assert scan(size, jobs=2, points=3) == serial                     # the stdlib pool
+    assert scan(size, jobs=1, points=3, executor="threads:2") == serial
