@@ -77,7 +77,7 @@ def analyze(targets, recalled, D: int, out, *, W=None, net: NetworkConfig | None
     dt_ms : float
         Step duration.
     tolerances : sequence of int
-        The ``k`` of the tolerant scores.
+        The ``k`` of the tolerant scores (``k=0`` is always added).
     sliding_width : int
         Window of the sliding F1.
     spade_budget_gb : float
@@ -112,7 +112,14 @@ def analyze(targets, recalled, D: int, out, *, W=None, net: NetworkConfig | None
     M, N, T = tgt.shape
     D = check_int("D", D, minimum=1, maximum=T - 1)
     dt_ms = check_real("dt_ms", dt_ms, 0.0, open_min=True)
-    tolerances = [check_int("tolerances", k, minimum=0) for k in tolerances]
+    # k=0 is always scored: the NWB file's per-neuron F1 is the exact one
+    tolerances = sorted({0, *(check_int("tolerances", k, minimum=0) for k in tolerances)})
+    sliding_width = check_int("sliding_width", sliding_width, minimum=1)
+    spade_budget_gb = check_real("spade_budget_gb", spade_budget_gb, 0.0, open_min=True)
+    if group_mothers is not None:
+        group_mothers = [check_int("group_mothers", m, minimum=0, maximum=N - 1) for m in group_mothers]
+        if not group_mothers:
+            raise ValueError("group_mothers must name at least one neuron; got none")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     stages, report, files = {}, {"shape": {"M": M, "N": N, "T": T, "D": D, "dt_ms": dt_ms},

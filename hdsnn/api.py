@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from .config import NetworkConfig, PatternConfig, TrialConfig
+from .validation import check_device
 from .io import load_raster, load_weights, save_figure, save_raster, save_weights, write_json
 from .analysis.plots import plot_recall
 from .analysis.files import read_rasters
@@ -93,6 +94,7 @@ def demo(*, patterns: PatternConfig | None = None, net: NetworkConfig | None = N
         raise ValueError(f"net.N ({net.N}) must equal patterns.N ({patterns.N})")
     out = Path(out)
     check_outputs({}, folders=[("--out", out)])
+    check_device("device", device)
     options = {} if gain is None else {"gain": gain}
     stages = {}
     t0 = time.perf_counter()
@@ -156,7 +158,8 @@ def recall_file(weights, patterns, out, *, simulator: str = "torch", net: Networ
     """Recall the patterns of a file with the weights of a file; write the raster (.npz) and its scores (.json).
 
     Both outputs are checked before the simulation and written whole: the
-    scores file first, then the raster, each atomically.
+    scores file first, then the raster, each atomically; if the raster
+    cannot be written, the scores file is removed again.
     """
     out = Path(out)
     check_outputs({"--out": (out, ".npz"), "--out (scores)": (out.with_suffix(".json"), ".json")},
@@ -168,13 +171,18 @@ def recall_file(weights, patterns, out, *, simulator: str = "torch", net: Networ
                          f"{str(patterns)!r} have N={targets.shape[1]}")
     result = recall(W, targets, simulator=simulator, net=net, trial=trial, max_rate=max_rate, **options)
     info = {**result.provenance, "weights": str(weights), "patterns": str(patterns)}
-    write_json(out.with_suffix(".json"), {**info, "scores": result.scores.to_dict(),
-                                          "runaway": result.runaway.tolist(), "wall_time_s": result.seconds})
     extra = {}
     if result.spikes is not None:
         extra = {"spike_times": {"pattern": result.spikes[0].tolist(), "neuron": result.spikes[1].tolist(),
                                  "time_ms": result.spikes[2].tolist()}}
-    save_raster(out, result.raster, **info, **extra)
+    scores_path = write_json(out.with_suffix(".json"), {**info, "scores": result.scores.to_dict(),
+                                                         "runaway": result.runaway.tolist(),
+                                                         "wall_time_s": result.seconds})
+    try:
+        save_raster(out, result.raster, **info, **extra)
+    except BaseException:
+        scores_path.unlink(missing_ok=True)          # the pair is written whole or not at all
+        raise
     return {"files": [str(out), str(out.with_suffix(".json"))], "recall": result}
 
 
@@ -211,8 +219,13 @@ def analyze_files(patterns, recalled, out, *, weights=None, use_weights: bool = 
     if targets.shape != rec.shape:
         raise ValueError(f"patterns {str(patterns)!r} have shape {tuple(targets.shape)} but recall "
                          f"{str(recalled)!r} has {tuple(rec.shape)}")
+    _check_recorded_patterns(patterns, targets, recalled, meta)
     network = meta.get("network") or {}
-    D = D if D is not None else network.get("D")
+    recorded_D = network.get("D")
+    if D is not None and recorded_D is not None and D != recorded_D:
+        raise ValueError(f"--D {D} contradicts the recall file {str(recalled)!r}, whose network has D={recorded_D}; "
+                         f"leave --D out or give --D {recorded_D}")
+    D = D if D is not None else recorded_D
     if D is None:
         raise ValueError(f"--D is needed: the recall file {str(recalled)!r} does not record the network's D")
     notes = []
@@ -223,8 +236,31 @@ def analyze_files(patterns, recalled, out, *, weights=None, use_weights: bool = 
             notes.append(f"weights {path!r} named in the recall file not found; no group search")
         else:
             W, _ = load_weights(path)
+            M, N, T = rec.shape
+            if W.shape[0] != N:
+                raise ValueError(f"weights {str(path)!r} are for N={W.shape[0]} neurons but the rasters have N={N}")
+            if W.shape[2] != D:
+                raise ValueError(f"weights {str(path)!r} have D={W.shape[2]} delays but the recall has D={D}")
     net = NetworkConfig.from_dict(network) if network else None
     report = analyze(targets, rec, D, out, W=W, net=net, dt_ms=network.get("dt_ms", meta.get("dt_ms") or 1.0),
                      config={"network": network, "trial": meta.get("trial"), "patterns": str(patterns),
                              "recall": str(recalled)}, **options)
     return {"report": report, "notes": notes}
+
+
+def _check_recorded_patterns(patterns, targets, recalled, meta: dict) -> None:
+    """Refuse a recall file made from another patterns file than ``patterns`` (unless both hold the same rasters)."""
+    recorded = meta.get("patterns")
+    if not isinstance(recorded, str) or not Path(recorded).is_file():
+        return                                        # not recorded, or moved away: nothing to compare
+    if Path(recorded).resolve() == Path(patterns).resolve() or Path(recorded).samefile(patterns):
+        return
+    try:
+        original = load_raster(recorded)[0]
+        same = original.shape == targets.shape and bool((original == targets).all())
+    except ValueError:
+        same = False
+    if not same:
+        raise ValueError(f"the recall file {str(recalled)!r} was made from the patterns {recorded!r}, not from "
+                         f"--patterns {str(patterns)!r}, and their rasters differ: refused; give --patterns "
+                         f"{recorded!r}")

@@ -18,6 +18,7 @@ from .config import NetworkConfig, PatternConfig, TrialConfig, options
 from .learning.learn import LEARNERS
 from .models.connectivity import random_mask
 from .models.recall import SIMULATORS
+from .validation import check_int
 
 __all__ = ["main", "build_parser", "PAPER_SCRIPTS"]
 
@@ -168,6 +169,7 @@ def _learn(args):
                 raise ValueError(f"--threads must be >= 1; got {args.threads}")
             torch.set_num_threads(args.threads)
         if args.p_connect is not None:
+            check_int("--synapses-per-pair", args.synapses_per_pair, 1, net.D)
             N = int(api.load_raster(args.patterns)[0].shape[1])
             extra["mask"] = random_mask(N, net.D, p_connect=args.p_connect,
                                         synapses_per_pair=args.synapses_per_pair, seed=args.mask_seed)
@@ -204,7 +206,7 @@ def _recall(args):
 
 
 def _analyze(args):
-    mothers = None if args.group_mothers is None else range(args.group_mothers)
+    mothers = None if args.group_mothers is None else range(check_int("--group-mothers", args.group_mothers, 1))
     res = api.analyze_files(args.patterns, args.recall, args.out, weights=args.weights,
                             use_weights=not args.no_weights, D=args.D, dt_ms=args.dt_ms, tolerances=args.tolerance,
                             sliding_width=args.sliding_width, spade_budget_gb=args.spade_budget_gb,

@@ -14,18 +14,51 @@ import importlib.metadata
 import json
 import os
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .validation import check_raster, check_weights
+from .validation import check_allocation, check_raster, check_weights, format_bytes, memory_budget
 
 __all__ = ["save_raster", "load_raster", "save_weights", "load_weights", "write_json", "read_meta", "save_figure",
            "atomic_write", "replace_atomically"]
 
 FORMAT = 1
+
+#: Metadata keys that the file format writes itself: user metadata may not use them.
+RESERVED_KEYS = ("dtype", "format", "hdsnn_version", "kind", "shape")
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+#: A temporary file untouched for this long (seconds) is left over from an interrupted write, not in use.
+STALE_AFTER_S = 600
+
+
+def _remove_stale(folder: Path, name: str, suffix: str) -> None:
+    """Remove temporary files ``.NAME.*SUFFIX`` left in ``folder`` by an interrupted write of ``NAME``.
+
+    Only files untouched for :data:`STALE_AFTER_S` seconds: a younger one may be another process's write.
+    """
+    now = time.time()
+    for stale in folder.glob(f".{glob_escape(name)}.*{glob_escape(suffix)}"):
+        try:
+            if stale.is_file() and now - stale.stat().st_mtime > STALE_AFTER_S:
+                stale.unlink()
+        except OSError:
+            pass
+
+
+def glob_escape(text: str) -> str:
+    """``text`` with the glob characters ``*?[`` escaped."""
+    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
 
 
 def _version() -> str:
@@ -40,15 +73,20 @@ def replace_atomically(path, write_to, suffix: str = ".tmp") -> Path:
 
     ``write_to(tmp_path)`` creates and fills the temporary file; if it fails,
     the temporary file is removed and any older ``path`` is left untouched.
+    Temporary files of ``path`` left by an interrupted earlier write
+    (``.NAME.*SUFFIX``, untouched for :data:`STALE_AFTER_S` s) are removed first; the file gets the mode ``0o666``
+    less the umask, as :func:`open` would give it.
     """
     path = Path(path)
     if path.exists() and path.is_dir():
         raise ValueError(f"path must be a file name; {str(path)!r} is a folder")
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(path.parent, path.name, suffix)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
     os.close(fd)
     try:
         write_to(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())            # mkstemp makes 0600: follow the umask like open() does
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -68,6 +106,10 @@ def atomic_write(path, write) -> Path:
 
 
 def _save_npz(path, kind: str, key: str, array: np.ndarray, meta: dict) -> Path:
+    reserved = sorted(set(meta) & set(RESERVED_KEYS))
+    if reserved:
+        raise ValueError(f"metadata keys {', '.join(map(repr, reserved))} are reserved (the file writes "
+                         f"{', '.join(map(repr, RESERVED_KEYS))} itself); rename them")
     meta = {"kind": kind, "format": FORMAT, "hdsnn_version": _version(),
             "shape": list(array.shape), "dtype": str(array.dtype), **meta}
     text = np.array(json.dumps(meta, sort_keys=True))
@@ -83,8 +125,16 @@ def _load_npz(path, kind: str, key: str) -> tuple[np.ndarray, dict]:
         raise FileNotFoundError(f"{kind} file not found: {str(path)!r}")
     if path.is_dir():
         raise ValueError(f"{kind} file {str(path)!r} is a folder, not a .npz file")
+    if not path.is_file():
+        raise ValueError(f"{kind} file {str(path)!r} is not a regular file (a device, pipe or socket?)")
+    budget = memory_budget()
+    size = path.stat().st_size
+    if size > budget:
+        raise ValueError(f"{kind} file {str(path)!r} is {format_bytes(size)} on disk, above the memory budget "
+                         f"of {format_bytes(budget)} (half the available memory, or $HDSNN_MEMORY_BUDGET_GB)")
     if not zipfile.is_zipfile(path):
         raise ValueError(f"{str(path)!r} is not a readable .npz file (corrupted or truncated?)")
+    _check_declared_sizes(path, kind, budget)
     try:
         with np.load(path, allow_pickle=False) as data:
             names = set(data.files)
@@ -109,6 +159,31 @@ def _load_npz(path, kind: str, key: str) -> tuple[np.ndarray, dict]:
         raise ValueError(f"{str(path)!r}: {key} has shape {list(array.shape)} but its metadata says "
                          f"{meta.get('shape')} (file damaged?)")
     return array, meta
+
+
+def _check_declared_sizes(path: Path, kind: str, budget: int) -> None:
+    """Refuse arrays whose ``.npy`` headers inside the zip declare more than the budget, before inflating them.
+
+    A member whose header cannot be read is left to :func:`numpy.load`, which reports it.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = [info for info in archive.infolist() if info.filename.endswith(".npy")]
+            for info in members:
+                try:
+                    with archive.open(info) as member:
+                        version = np.lib.format.read_magic(member)
+                        read = {(1, 0): np.lib.format.read_array_header_1_0,
+                                (2, 0): np.lib.format.read_array_header_2_0}[version]
+                        shape, _, dtype = read(member)
+                except (KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile, SyntaxError):
+                    continue
+                n_bytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
+                check_allocation(f"{kind} file {str(path)!r}: array {info.filename[:-4]!r} of shape "
+                                 f"{tuple(shape)} ({dtype})", n_bytes, budget,
+                                 hint="the file is damaged or was not written by hdsnn")
+    except (zipfile.BadZipFile, OSError, EOFError):
+        return                                            # np.load reports a damaged archive
 
 
 def save_raster(path, raster, **meta) -> Path:

@@ -7,6 +7,7 @@ without reading the source.
 from __future__ import annotations
 
 import math
+import os
 from numbers import Integral, Real
 from typing import Iterable
 
@@ -21,7 +22,13 @@ __all__ = [
     "check_choice",
     "check_raster",
     "check_weights",
+    "check_allocation",
+    "memory_budget",
+    "format_bytes",
 ]
+
+#: Environment variable that sets the memory budget of :func:`check_allocation`, in GiB.
+BUDGET_ENV = "HDSNN_MEMORY_BUDGET_GB"
 
 
 def check_int(name: str, value, minimum: int | None = None, maximum: int | None = None) -> int:
@@ -190,3 +197,69 @@ def check_weights(name: str, W, N: int | None = None, D: int | None = None) -> t
         bad = int((~torch.isfinite(W)).sum())
         raise ValueError(f"{name} must be finite; it holds {bad} NaN or inf entries")
     return W
+
+
+def format_bytes(n_bytes: float) -> str:
+    """Bytes as a short human-readable size.
+
+    Examples
+    --------
+    >>> format_bytes(3 * 2**30), format_bytes(1536 * 2**10), format_bytes(12)
+    ('3.00 GiB', '1.50 MiB', '12 B')
+    """
+    n_bytes = float(n_bytes)
+    for unit, size in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n_bytes >= size:
+            return f"{n_bytes / size:.2f} {unit}"
+    return f"{int(n_bytes)} B"
+
+
+def memory_budget() -> int:
+    """The memory budget in bytes: ``$HDSNN_MEMORY_BUDGET_GB`` GiB if set, else half the available memory.
+
+    The available memory is ``MemAvailable`` of ``/proc/meminfo``; where it
+    cannot be read the budget is 4 GiB.
+
+    Examples
+    --------
+    >>> memory_budget() > 0
+    True
+    """
+    text = os.environ.get(BUDGET_ENV)
+    if text is not None:
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValueError(f"{BUDGET_ENV} must be a number of GiB; got {text!r}") from None
+        return int(check_real(BUDGET_ENV, value, 0.0, open_min=True) * 2**30)
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024 // 2
+    except (OSError, ValueError, IndexError):
+        pass
+    return 4 * 2**30
+
+
+def check_allocation(name: str, n_bytes: float, budget_bytes: float | None = None, hint: str = "") -> int:
+    """Refuse, before allocating it, memory above the budget (default :func:`memory_budget`).
+
+    Returns the estimate in bytes when it fits.
+
+    Examples
+    --------
+    >>> check_allocation("patterns (M*N*T)", 2**20, 2**30)
+    1048576
+    >>> check_allocation("patterns (M*N*T)", 3 * 2**30, 2**30, hint="reduce N")
+    Traceback (most recent call last):
+    ...
+    ValueError: patterns (M*N*T) would need about 3.00 GiB, above the memory budget of 1.00 GiB (half the available memory, or $HDSNN_MEMORY_BUDGET_GB); reduce N
+    """
+    n_bytes = int(n_bytes)
+    budget = memory_budget() if budget_bytes is None else float(budget_bytes)
+    if n_bytes <= budget:
+        return n_bytes
+    raise ValueError(f"{name} would need about {format_bytes(n_bytes)}, above the memory budget of "
+                     f"{format_bytes(budget)} (half the available memory, or ${BUDGET_ENV})"
+                     + (f"; {hint}" if hint else ""))

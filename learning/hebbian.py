@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from hdsnn.validation import check_real
+from hdsnn.validation import check_allocation, check_real
 
 from .context import check_patterns, context_matrix, deconvolved_target, dense_context
 
@@ -28,6 +28,30 @@ __all__ = ["hebbian_init", "hebbian_init_dense", "masked_hebbian_init", "hebbian
 #: over M=16 and M=64 (0.9994 and 0.9984; M=64 runs away from g=3.25 on).
 #: Results in paper/results/gain_scan.json.
 DEFAULT_GAIN = 2.5
+
+
+def check_float_dtype(name: str, dtype) -> torch.dtype:
+    """A floating torch dtype (float16, bfloat16, float32 or float64).
+
+    Examples
+    --------
+    >>> check_float_dtype("dtype", torch.int32)
+    Traceback (most recent call last):
+    ...
+    ValueError: dtype must be a floating torch dtype (torch.float32, torch.float64, torch.float16, torch.bfloat16); got torch.int32
+    """
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise ValueError(f"{name} must be a floating torch dtype (torch.float32, torch.float64, torch.float16, "
+                         f"torch.bfloat16); got {dtype!r}")
+    return dtype
+
+
+def check_weight_memory(N: int, D: int, dtype: torch.dtype, method: str, extra_bytes: int = 0) -> int:
+    """Refuse, before allocating, a rule whose W ``(N, N, D)`` plus ``extra_bytes`` exceed the memory budget."""
+    itemsize = torch.empty((), dtype=dtype).element_size()
+    return check_allocation(f"{method} weights W of N={N} x N={N} x D={D} ({dtype}) and their work arrays",
+                            N * N * D * itemsize + extra_bytes,
+                            hint="reduce N or D, or learn on a mask (hdsnn train --p-connect)")
 
 
 def hebbian_scale(raster, N: int, D: int, gain: float) -> float:
@@ -70,7 +94,12 @@ def hebbian_init(raster, D: int = 41, beta: float = 0.7, gain: float = DEFAULT_G
     raster, D = check_patterns(raster, D)
     beta = check_real("beta", beta, 0.0, 1.0, open_max=True)
     gain = check_real("gain", gain, 0.0, open_min=True)
+    dtype = check_float_dtype("dtype", dtype)
     M, N, T = raster.shape
+    spikes = int(raster.sum())
+    # pre/post pairs: at most N*N*D, and at most (2 spikes per target entry) x (context spikes); 32 bytes each
+    n_pairs = min(N * N * D, 2 * spikes * min(N * D, spikes))
+    check_weight_memory(N, D, dtype, "Hebbian", 32 * n_pairs)
     pairs = (deconvolved_target(raster, D, beta).T @ context_matrix(raster, D)).tocoo()  # (N, N*D)
     W = torch.zeros(N * N * D, dtype=dtype)
     flat = torch.from_numpy(pairs.row.astype(np.int64) * (N * D) + pairs.col)
@@ -94,7 +123,9 @@ def hebbian_init_dense(raster, D: int = 41, beta: float = 0.7, gain: float = DEF
     raster, D = check_patterns(raster, D)
     beta = check_real("beta", beta, 0.0, 1.0, open_max=True)
     gain = check_real("gain", gain, 0.0, open_min=True)
+    dtype = check_float_dtype("dtype", dtype)
     M, N, T = raster.shape
+    check_weight_memory(N, D, dtype, "Hebbian (dense)", N * N * D * 8 + (T - D) * N * D * 8)
     acc = torch.zeros(N, N * D, dtype=torch.float64)
     for mu in range(M):
         x = raster[mu].to(torch.float64)

@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 
 from hdsnn.validation import check_int, check_real
 
+from .hebbian import check_float_dtype, check_weight_memory
 from .context import check_patterns, context_matrix, deconvolved_target, dense_context
 
 __all__ = ["least_squares_init", "least_squares_pinv", "LSTSQ_GAIN"]
@@ -66,7 +67,10 @@ def least_squares_init(raster, D: int = 41, beta: float = 0.7, gain: float = LST
     gain = check_real("gain", gain, 0.0, open_min=True)
     tol = check_real("tol", tol, 0.0, open_min=True)
     max_iter = check_int("max_iter", max_iter, minimum=1)
+    dtype = check_float_dtype("dtype", dtype)
     M, N, T = raster.shape
+    # float64 X, S and P of (N*D, N); B, residual and Q of (M*(T-D), N)
+    check_weight_memory(N, D, dtype, "least-squares", 3 * N * N * D * 8 + 3 * M * (T - D) * N * 8)
     C = context_matrix(raster, D)                      # (R, N*D)
     Ct = C.T.tocsr()
     B = (deconvolved_target(raster, D, beta) * gain).toarray()   # (R, N)

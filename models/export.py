@@ -162,6 +162,8 @@ def export_synapses(W, *, threshold: float | None = None, top_k: int | None = No
         W = W * mask.to(torch.bool)
     N, _, D = W.shape
     kept = count_kept(W, threshold=threshold, top_k=top_k, keep_fraction=keep_fraction)
+    if kept == 0 and threshold is not None and bool((W != 0).any()):
+        raise ValueError(f"threshold {threshold:g} keeps no synapse; the largest |w| is {float(W.abs().max()):g}")
     check_memory(kept, budget_bytes, N=N, available=count_kept(W))
     if threshold is not None:
         post, pre, d = torch.nonzero((W.abs() >= threshold) & (W != 0), as_tuple=True)

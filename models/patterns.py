@@ -8,8 +8,20 @@ import numpy as np
 import torch
 
 from hdsnn.config import PatternConfig
+from hdsnn.validation import check_allocation
 
 __all__ = ["bernoulli_patterns", "sparse_patterns", "make_patterns", "firing_probability"]
+
+#: Bytes per (pattern, neuron, step) entry while generating: float32 draws and the bool raster
+#: (Bernoulli); float32 evidence, probabilities and draws, bool candidates and raster (sparse).
+BYTES_PER_ENTRY = {"bernoulli": 4 + 1, "sparse": 4 + 8 + 4 + 1 + 1 + 1}
+
+
+def _check_size(cfg: PatternConfig) -> None:
+    entries = cfg.M * cfg.N * cfg.T
+    check_allocation(f"{cfg.kind} patterns of M={cfg.M} x N={cfg.N} x T={cfg.T}",
+                     entries * BYTES_PER_ENTRY[cfg.kind],
+                     hint="reduce M, N or T")
 
 
 def bernoulli_patterns(M: int, N: int, T: int, p_A: float = 1e-3, seed: int = 0) -> torch.Tensor:
@@ -38,6 +50,7 @@ def bernoulli_patterns(M: int, N: int, T: int, p_A: float = 1e-3, seed: int = 0)
     True
     """
     cfg = PatternConfig(M=M, N=N, T=T, p_A=p_A, seed=seed)
+    _check_size(cfg)
     rng = np.random.default_rng(cfg.seed)
     raster = rng.random((cfg.M, cfg.N, cfg.T), dtype=np.float32) < np.float32(cfg.p_A)
     return torch.from_numpy(raster)
@@ -72,6 +85,7 @@ def sparse_patterns(
     """
     cfg = PatternConfig(M=M, N=N, T=T, p_A=p_A, kind="sparse", E_S=E_S, p_SM=p_SM,
                         min_isi=min_isi, seed=seed)
+    _check_size(cfg)
     rng = np.random.default_rng(cfg.seed)
     evidence = rng.normal(0.0, cfg.E_S, (cfg.M, cfg.N, cfg.T)).astype(np.float32)
     logit = np.log(cfg.p_A / (1.0 - cfg.p_A))

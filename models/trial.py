@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from hdsnn.config import TrialConfig
-from hdsnn.validation import check_int, check_raster
+from hdsnn.validation import check_allocation, check_int, check_raster
 
 __all__ = ["Trials", "make_trials", "sequential_trials", "perturb_cue"]
 
@@ -134,6 +134,9 @@ def make_trials(targets, D: int, config: TrialConfig | None = None, p_A: float |
     rng = np.random.default_rng(cfg.seed)
     pre, post = cfg.pretime, cfg.posttime
     L = pre + T + post
+    check_allocation(f"the trials of M={M} patterns x N={N} neurons x L={L} steps (pretime {pre} + T {T} + "
+                     f"posttime {post})", M * N * L * 5,
+                     hint="reduce pretime or posttime (bool inputs and float32 draws, 5 bytes per entry)")
 
     cue = torch.cat([_spontaneous(rng, (M, N, pre), rate), targets[:, :, :D]], dim=2)
     cue = perturb_cue(cue, cfg.p_flip, cfg.noise, rng)
