@@ -164,10 +164,7 @@ def _learn(args):
         extra["progress"] = False if args.no_progress else None
         if args.threads is not None:
             import torch
-
-            if args.threads < 1:
-                raise ValueError(f"--threads must be >= 1; got {args.threads}")
-            torch.set_num_threads(args.threads)
+            torch.set_num_threads(check_int("--threads", args.threads, 1))
         if args.p_connect is not None:
             check_int("--synapses-per-pair", args.synapses_per_pair, 1, net.D)
             N = int(api.load_raster(args.patterns)[0].shape[1])
