@@ -113,8 +113,11 @@ def plot_isi_cv(isi: dict, bins_ms: int = 50):
     a.set_ylabel("count")
     b.set_xlabel("CV of ISI per neuron")
     b.set_ylabel("neurons")
-    a.legend(fontsize=8)
-    b.legend(fontsize=8)
+    for ax, what in ((a, "no ISI"), (b, "no neuron with two ISIs")):
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
+        else:
+            ax.text(0.5, 0.5, what, ha="center", va="center", transform=ax.transAxes)
     fig.tight_layout()
     return fig
 

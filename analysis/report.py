@@ -24,14 +24,14 @@ import torch
 
 from hdsnn.config import NetworkConfig
 from hdsnn.io import write_json
-from hdsnn.validation import check_int, check_raster_pair, check_real
+from hdsnn.validation import check_int, check_real
 
 from . import figures
 from .files import write_nix, write_nwb
 from .motifs import SpadeConfig, estimate_spade_memory, find_motifs
 from .plots import plot_recall, save_figure
 from .polychrony import SearchConfig, detect_activations, find_groups, group_statistics
-from .scores import score, sliding_f1
+from .scores import as_pair, score, sliding_f1
 from .statistics import cross_correlograms, fano_factors, firing_rates, isi_statistics
 from .timing import match_spikes, spike_train_distances, timing_error_stats
 
@@ -108,7 +108,7 @@ def analyze(targets, recalled, D: int, out, *, W=None, net: NetworkConfig | None
     >>> rep["scores"]["exact"]["pooled"]["f1"] > 0.9
     True
     """
-    tgt, rec = (x.cpu().numpy() for x in check_raster_pair(targets, recalled))
+    tgt, rec = (x.cpu().numpy() for x in as_pair(targets, recalled, dt_ms))
     M, N, T = tgt.shape
     D = check_int("D", D, minimum=1, maximum=T - 1)
     dt_ms = check_real("dt_ms", dt_ms, 0.0, open_min=True)

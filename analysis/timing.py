@@ -1,9 +1,9 @@
 """Spike-timing errors and spike-train distances of a recall.
 
-The one-to-one matching within ``k`` steps (:func:`match_spikes`,
-:func:`tolerant_score`) is part of the model contract and lives in
-:mod:`hdsnn.models.scores`; it is exported here too. Counts run over the
-free-run window ``t >= D``.
+The one-to-one matching within ``k`` steps is part of the model contract and
+lives in :mod:`hdsnn.models.scores`; :func:`match_spikes` and
+:func:`tolerant_score` here take arrays or Neo objects as well. Counts run over
+the free-run window ``t >= D``.
 
 Distances between recall and target use Elephant's
 ``spike_train_dissimilarity`` (van Rossum and Victor-Purpura).
@@ -11,12 +11,26 @@ Distances between recall and target use Elephant's
 from __future__ import annotations
 
 import warnings
+
 import numpy as np
 
-from hdsnn.models.scores import Matching, match_spikes, tolerant_score
-from hdsnn.validation import check_int, check_raster_pair, check_real
+from hdsnn.models import scores as contract
+from hdsnn.models.scores import Matching
+from hdsnn.validation import check_int, check_real
+
+from .scores import as_pair
 
 __all__ = ["Matching", "match_spikes", "tolerant_score", "timing_error_stats", "spike_train_distances"]
+
+
+def match_spikes(targets, recalled, D: int = 0, k: int = 0, *, dt_ms: float | None = None) -> Matching:
+    """:func:`hdsnn.models.scores.match_spikes` of rasters given as arrays or Neo objects."""
+    return contract.match_spikes(*as_pair(targets, recalled, dt_ms), D, k)
+
+
+def tolerant_score(targets, recalled, D: int, k: int = 1, *, dt_ms: float | None = None):
+    """:func:`hdsnn.models.scores.tolerant_score` of rasters given as arrays or Neo objects."""
+    return contract.tolerant_score(*as_pair(targets, recalled, dt_ms), D, k)
 
 
 def timing_error_stats(matching: Matching, dt_ms: float = 1.0) -> dict:
@@ -100,7 +114,7 @@ def spike_train_distances(targets, recalled, D: int, dt_ms: float = 1.0, tau_ms:
     from elephant.spike_train_dissimilarity import van_rossum_distance, victor_purpura_distance
     from tqdm.auto import tqdm
 
-    tgt, rec = (x.cpu().numpy() for x in check_raster_pair(targets, recalled))
+    tgt, rec = (x.cpu().numpy() for x in as_pair(targets, recalled))
     M, N, T = tgt.shape
     D = check_int("D", D, minimum=0, maximum=T - 1)
     dt_ms = check_real("dt_ms", dt_ms, 0.0, open_min=True)

@@ -10,6 +10,7 @@ leaves a half-written file under the final name. Loading uses
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import json
 import os
@@ -24,7 +25,7 @@ import torch
 from .validation import check_allocation, check_raster, check_weights, format_bytes, memory_budget
 
 __all__ = ["save_raster", "load_raster", "save_weights", "load_weights", "write_json", "read_meta", "save_figure",
-           "atomic_write", "replace_atomically"]
+           "atomic_write", "replace_atomically", "folder_lock"]
 
 FORMAT = 1
 
@@ -274,3 +275,59 @@ def save_figure(fig, stem) -> list[Path]:
     for path, kw in zip(paths, ({"format": "png", "dpi": 150}, {"format": "svg"})):
         replace_atomically(path, lambda tmp, kw=kw: fig.savefig(tmp, **kw), suffix=path.suffix)
     return paths
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def folder_lock(folder, what: str = "run folder"):
+    """Hold ``folder/.hdsnn.lock`` (with this process's id) while a run writes into ``folder``.
+
+    A second run on the same folder is refused while the first is alive; the lock of a
+    process that died (killed, say) is taken over, so that ``--resume`` works after a kill.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = tempfile.mkdtemp()
+    >>> with folder_lock(d):
+    ...     with folder_lock(d):
+    ...         pass
+    Traceback (most recent call last):
+    ...
+    ValueError: run folder ... is in use by process ... (it holds .hdsnn.lock); wait for it to end or choose another folder
+    """
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{what} must be a folder; {str(folder)!r} is a file")
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = folder / ".hdsnn.lock"
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            break
+        except FileExistsError:
+            try:
+                pid = int(lock.read_text().strip() or 0)
+            except (OSError, ValueError):
+                pid = 0
+            if pid and pid != os.getpid() and _alive(pid) or pid == os.getpid():
+                raise ValueError(f"{what} {str(folder)!r} is in use by process {pid} (it holds {lock.name}); "
+                                 f"wait for it to end or choose another folder") from None
+            lock.unlink(missing_ok=True)                      # left by a process that died
+    else:
+        raise ValueError(f"{what} {str(folder)!r}: its lock {lock.name} could not be taken")
+    os.write(fd, str(os.getpid()).encode())
+    os.close(fd)
+    try:
+        yield folder
+    finally:
+        lock.unlink(missing_ok=True)

@@ -38,7 +38,7 @@ import torch
 from tqdm.auto import tqdm
 
 from hdsnn.config import NetworkConfig, Record, TrialConfig, param
-from hdsnn.io import save_figure, write_json
+from hdsnn.io import folder_lock, save_figure, write_json
 from hdsnn.models.scores import score
 from hdsnn.validation import check_device, check_int, check_raster, check_real, check_weights
 
@@ -284,7 +284,8 @@ def train(targets, W0=None, config: TrainConfig | None = None, net: NetworkConfi
     mask : bool array ``(N, N, D)``, optional
         Entries that learn; the others keep their initial value.
     out : str or Path, optional
-        Folder for ``checkpoint.npz``, ``history.json`` and the figure ``training.png``/``.svg``.
+        Folder for ``checkpoint.npz``, ``history.json`` and the figure ``training.png``/``.svg``;
+        locked while the run lasts (a second run on the same folder is refused).
     resume : bool
         Continue from ``out/checkpoint.npz`` if it exists (same targets and configuration required).
     progress : bool or None
@@ -302,6 +303,16 @@ def train(targets, W0=None, config: TrainConfig | None = None, net: NetworkConfi
     >>> r.W.shape, len(r.history) >= 2
     (torch.Size([48, 48, 9]), True)
     """
+    if out is None:
+        return _train(targets, W0, config, net, trial=trial, mask=mask, out=None, resume=resume, progress=progress)
+    with folder_lock(out):
+        return _train(targets, W0, config, net, trial=trial, mask=mask, out=out, resume=resume, progress=progress)
+
+
+def _train(targets, W0=None, config: TrainConfig | None = None, net: NetworkConfig | None = None, *,
+          trial: TrialConfig | None = None, mask=None, out=None, resume: bool = False,
+          progress: bool | None = None) -> TrainResult:
+    """The body of :func:`train` (the run folder already locked)."""
     from hdsnn.models import make_trials
 
     start_time = time.perf_counter()

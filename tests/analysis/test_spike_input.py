@@ -1,4 +1,5 @@
 """Spikes of any form to rasters: as_raster, read_rasters, and the statistics on Neo input."""
+import json
 import re
 
 import neo
@@ -132,3 +133,31 @@ def test_read_rasters_reads_a_foreign_neo_nix_file(tmp_path):
     io.close()
     back, meta = read_rasters(tmp_path / "f.nix", dt_ms=1.0)
     assert set(back) == {"session"} and torch.equal(back["session"], r)
+
+
+def test_scores_and_the_report_take_a_users_neo_objects(tmp_path):
+    """score, match_spikes, tolerant_score, sliding_f1 and analyze accept SpikeTrains and Blocks."""
+    import neo
+    import quantities as pq
+
+    from hdsnn.analysis import analyze, match_spikes, score, sliding_f1, tolerant_score
+
+    tgt = np.zeros((2, 3, 40), bool)
+    tgt[0, 0, [10, 20]] = tgt[1, 2, 30] = True
+    rec = tgt.copy()
+    rec[0, 0, 20] = False
+    rec[0, 1, 25] = True
+    block = neo.Block()
+    for m in range(2):
+        seg = neo.Segment()
+        for n in range(3):
+            seg.spiketrains.append(neo.SpikeTrain(np.nonzero(rec[m, n])[0] * pq.ms, t_stop=40 * pq.ms))
+        block.segments.append(seg)
+    ref = score(tgt, rec, D=5).to_dict()
+    assert score(tgt, block, D=5, dt_ms=1.0).to_dict() == ref
+    assert ref["pooled"]["tp"] == 2 and ref["pooled"]["fp"] == 1 and ref["pooled"]["fn"] == 1
+    assert tolerant_score(tgt, block, D=5, k=0, dt_ms=1.0).to_dict() == ref
+    assert int(match_spikes(tgt, block, D=5, dt_ms=1.0).tp.sum()) == 2
+    assert np.array_equal(sliding_f1(tgt, block, width=5, dt_ms=1.0), sliding_f1(tgt, rec, width=5))
+    report = analyze(tgt, block, D=5, out=tmp_path / "rep", progress=False, spade_budget_gb=0.1)
+    assert report["scores"]["exact"] == json.loads(json.dumps(ref))
