@@ -60,9 +60,8 @@ def plot_pattern_scores(scores: dict):
         ax.set_title(name)
         ax.set_xlabel("pattern")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        lo = min(float(getattr(s, name).min()) for s in scores.values())
-        ax.set_ylim(max(0.0, lo - 0.05), 1.005)
-    axes[0].set_ylabel("score")
+        ax.set_ylim(0.0, 1.02)                                       # from 0: no exaggerated differences
+    axes[0].set_ylabel("score (fraction of spikes)")
     axes[-1].legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     return fig
@@ -205,13 +204,17 @@ def plot_groups(stats: dict, example=None, dt_ms: float = 1.0):
     return fig
 
 
-def plot_motifs(motifs: list, n: int = 6, dt_ms: float = 1.0):
+def plot_motifs(motifs: list, n: int = 6, dt_ms: float = 1.0, n_surr: int = 0, alpha: float | None = None):
     """The most frequent SPADE motifs: each as its neurons against lags, with its occurrence count.
+
+    The title says how many motifs were found, how many are drawn, and whether
+    their significance was tested (``n_surr`` surrogates at level ``alpha``) or not.
 
     Examples
     --------
-    >>> len(plot_motifs([{"neurons": [3, 1], "lags_steps": [0, 4], "n_occurrences": 5}]).axes)
-    1
+    >>> fig = plot_motifs([{"neurons": [3, 1], "lags_steps": [0, 4], "n_occurrences": 5}])
+    >>> fig.axes[0].get_title()
+    'SPADE motifs: 1 found, 1 drawn (no significance test)'
     """
     fig = Figure(figsize=(7, 3.5))
     ax = fig.subplots()
@@ -226,6 +229,7 @@ def plot_motifs(motifs: list, n: int = 6, dt_ms: float = 1.0):
     ax.margins(x=0.12, y=0.15)
     ax.set_xlabel("lag (ms)")
     ax.set_ylabel("motif (by occurrences)")
-    ax.set_title(f"SPADE motifs: {len(motifs)} found" + ("" if motifs else " (none)"))
+    tested = f"significance: {n_surr} surrogates, alpha {alpha}" if n_surr else "no significance test"
+    ax.set_title(f"SPADE motifs: {len(motifs)} found, {min(n, len(motifs))} drawn ({tested})")
     fig.tight_layout()
     return fig

@@ -213,12 +213,12 @@ def analyze(targets, recalled, D: int, out, *, W=None, net: NetworkConfig | None
     fig(plot_recall(tr, rr, D, pattern=0, dt_ms=dt_ms,
                     title=f"pattern 0: target and recall (F1 = {exact.f1[0]:.4f})"), "recall_overlay")
     fig(figures.plot_sliding_f1(f1_t, D, sliding_width, dt_ms), "sliding_f1")
-    fig(figures.plot_pattern_scores({"exact": exact, **{f"±{k}": m.per_pattern() for k, m in matches.items() if k}}),
+    fig(figures.plot_pattern_scores({"exact": exact, **{f"±{k * dt_ms:g} ms": m.per_pattern() for k, m in matches.items() if k}}),
         "pattern_scores")
     fig(figures.plot_timing_errors(errors, dt_ms), "timing_errors")
     fig(figures.plot_isi_cv(isi), "isi_cv")
     fig(figures.plot_cross_correlogram(cch), "cross_correlogram")
-    fig(figures.plot_motifs(motifs["motifs"], dt_ms=dt_ms), "motifs")
+    fig(figures.plot_motifs(motifs["motifs"], dt_ms=dt_ms, n_surr=spade_cfg.n_surr, alpha=spade_cfg.alpha), "motifs")
     if W is not None:
         fig(figures.plot_weights(W.detach().cpu().numpy() if isinstance(W, torch.Tensor) else W, dt_ms), "weights")
         example = max(found, key=lambda g: (g.path_length, g.size)) if found else None
