@@ -6,7 +6,7 @@ import pytest
 
 from hdsnn.parallel import DaskExecutor, LocalExecutor, get_executor
 
-SPEC_HELP = "None, 'local', an int K >= 1, 'processes:K', 'threads:K' or 'tcp://HOST:PORT'"
+SPEC_HELP = "None, 'local', an int K >= 1, 'processes:K', 'threads:K', 'pool:K' or 'tcp://HOST:PORT'"
 
 
 def test_local_executor_maps_in_order():
@@ -32,3 +32,10 @@ def test_dask_threads_map_in_order():
     with get_executor("threads:2") as ex:
         assert isinstance(ex, DaskExecutor)
         assert ex.map(operator.neg, range(7)) == [0, -1, -2, -3, -4, -5, -6]
+
+
+def test_a_process_pool_gives_the_results_in_order():
+    from hdsnn.parallel import PoolExecutor, get_executor
+
+    with get_executor("pool:2") as ex:
+        assert isinstance(ex, PoolExecutor) and ex.map(abs, [-3, 1, -2]) == [3, 1, 2]
