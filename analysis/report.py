@@ -11,10 +11,17 @@ weights) and writes a report folder:
   ``timing_errors``, ``isi_cv``, ``cross_correlogram``, ``motifs``, and with
   weights ``weights`` and ``groups``;
 - ``rasters.nix`` and ``rasters.nwb`` (targets and recall, see :mod:`hdsnn.analysis.files`).
+
+The folder appears whole or not at all: it is written as a hidden sibling and
+renamed into place at the end (an earlier report in the same folder is
+replaced; a folder holding other files is refused before any work).
 """
 from __future__ import annotations
 
+import os
 import resource
+import shutil
+import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -120,8 +127,35 @@ def analyze(targets, recalled, D: int, out, *, W=None, net: NetworkConfig | None
         group_mothers = [check_int("group_mothers", m, minimum=0, maximum=N - 1) for m in group_mothers]
         if not group_mothers:
             raise ValueError("group_mothers must name at least one neuron; got none")
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    final = Path(out)
+    if final.exists() and not final.is_dir():
+        raise ValueError(f"out must be a folder; {str(final)!r} is a file")
+    if final.is_dir() and any(final.iterdir()) and not (final / "report.json").exists():
+        raise ValueError(f"out {str(final)!r} holds files and is not an hdsnn report (no report.json): the report "
+                         f"replaces its folder whole; choose a new or empty folder")
+    final.parent.mkdir(parents=True, exist_ok=True)
+    # the report is written into a fresh sibling folder, renamed into place once whole
+    out = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+    try:
+        report = _write(tgt, rec, D, out, final, W, net, dt_ms, tolerances, sliding_width, spade_budget_gb,
+                        spade, groups, group_mothers, config, progress)
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)
+        raise
+    if final.exists():
+        old = final.with_name(f".{final.name}.old-{os.getpid()}")
+        os.replace(final, old)
+        os.replace(out, final)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(out, final)
+    return report
+
+
+def _write(tgt, rec, D, out, final, W, net, dt_ms, tolerances, sliding_width, spade_budget_gb, spade, groups,
+           group_mothers, config, progress) -> dict:
+    """The stages of :func:`analyze`, written into ``out``; paths in the report name ``final``."""
+    M, N, T = tgt.shape
     stages, report, files = {}, {"shape": {"M": M, "N": N, "T": T, "D": D, "dt_ms": dt_ms},
                                  "config": config or {}}, []
     clock = [time.perf_counter()]
@@ -239,6 +273,6 @@ def analyze(targets, recalled, D: int, out, *, W=None, net: NetworkConfig | None
     stages["total"] = sum(stages.values())
     report["wall_time_s"] = stages
     report["peak_memory_gb"] = _peak_rss_gb()
-    report["files"] = files + [str(out / "report.json")]
+    report["files"] = [str(final / Path(f).name) for f in files] + [str(final / "report.json")]
     write_json(out / "report.json", report)
     return report

@@ -1,5 +1,6 @@
 """The analyze pipeline and the `hdsnn analyze` command on a small benchmark."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -84,3 +85,26 @@ def test_analyze_a_silent_recall(tmp_path):
     assert rep["motifs"]["motifs"] == [] and rep["scores"]["timing_errors"]["n"] == 0
     assert rep["statistics"]["recall"]["rate_hz"]["max"] == 0.0
     assert (tmp_path / "rasters.nix").exists() and "groups" not in rep
+
+
+def test_report_folder_appears_whole_or_not_at_all(tmp_path, monkeypatch):
+    import hdsnn.analysis.report as report_module
+    from hdsnn.analysis import analyze
+    from hdsnn.models import bernoulli_patterns
+
+    P = bernoulli_patterns(1, 20, 60, 0.05, seed=0)
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+    monkeypatch.setattr(report_module, "write_nwb", broken)
+    with pytest.raises(OSError, match="disk full"):
+        analyze(P, P, D=5, out=tmp_path / "rep", progress=False)
+    assert not (tmp_path / "rep").exists() and list(tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    rep = analyze(P, P, D=5, out=tmp_path / "rep", progress=False)
+    assert all(Path(f).exists() for f in rep["files"]) and sorted(p.name for p in tmp_path.iterdir()) == ["rep"]
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "mine.txt").write_text("keep")
+    with pytest.raises(ValueError, match="holds files and is not an hdsnn report"):
+        analyze(P, P, D=5, out=tmp_path / "data", progress=False)
+    assert (tmp_path / "data" / "mine.txt").read_text() == "keep"
