@@ -40,7 +40,7 @@ from hdsnn.models.brian2.context import check_target
 from hdsnn.validation import check_choice, check_int, check_raster, check_weights
 
 from .bptt import TrainConfig, train
-from .hebbian import DEFAULT_GAIN, hebbian_init, masked_hebbian_init
+from .hebbian import DEFAULT_GAIN, check_weight_memory, hebbian_init, masked_hebbian_init
 from .least_squares import LSTSQ_GAIN, least_squares_init
 from .margin import MarginConfig, margin_init
 from .stdp import STDPConfig, check_stdp_inputs, mask_density, stdp_closed_form, stdp_event_loop
@@ -246,10 +246,29 @@ def learn(targets, method: str = "hebbian", *, D: int | None = None, net: Networ
             raise ValueError(f"mask must have shape (N, N, D) = {(N, N, D)}; got {tuple(mask.shape)}")
     if W0 is not None:
         W0 = check_weights("W0", W0, N=N, D=D)
+    _check_memory(method, opts, targets, D)
     start = time.perf_counter()
     extra = {"out": out, "resume": resume} if method == "bptt" else {"executor": executor} if method == "margin" else {}
     W, history, details = learner.run(targets, net, mask, W0, opts, progress, **extra)
     return Learned(W, method, opts.to_dict(), net.to_dict(), mask, time.perf_counter() - start, history, details)
+
+
+#: Copies of W (float32 unless said) that a learner holds at once, besides the Hebbian start.
+_WEIGHT_COPIES = {"bptt": 5,           # parameter, best, gradient, two AdamW moments
+                  "stdp": 3 * 2,       # float64 weights, traces and the returned copy
+                  "margin": 4}         # weights, Adam moments, the gradient
+
+
+def _check_memory(method: str, opts, targets, D: int) -> None:
+    """Refuse, before any work, a learner whose weight-sized arrays exceed the memory budget."""
+    if method not in _WEIGHT_COPIES:
+        return                                     # hebbian and lstsq estimate their own
+    M, N, T = targets.shape
+    extra = (_WEIGHT_COPIES[method] - 1) * N * N * D * 4
+    if method == "bptt":
+        B = opts.batch_size or M
+        extra += B * N * (T + D) * 2               # spikes (bits as bytes) and membranes of a batch, per step
+    check_weight_memory(N, D, torch.float32, f"method {method!r}:", extra)
 
 
 def _delays(D, net, mask, W0, N) -> int:

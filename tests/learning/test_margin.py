@@ -210,3 +210,18 @@ def test_time_budget_stops_and_reports_the_start(patterns):
     assert res.history == [] and res.epochs_run == 0
     assert torch.equal(res.W, hebbian_init(patterns, D=D))
     assert res.violations == count_violations(res.W, patterns, D, kappa=0.2) > 0
+
+
+@pytest.mark.parametrize("method", ["bptt", "stdp", "margin"])
+def test_learners_refuse_networks_above_the_memory_budget_before_any_work(method, monkeypatch):
+    import hdsnn
+    from hdsnn.models import bernoulli_patterns
+
+    monkeypatch.setenv("HDSNN_MEMORY_BUDGET_GB", "0.001")
+    P = bernoulli_patterns(1, 200, 60, 0.05, seed=0)
+    need = {"bptt": "16.05", "stdp": "19.23", "margin": "12.82"}[method]
+    with pytest.raises(ValueError, match=re.escape(
+            f"method {method!r}: weights W of N=200 x N=200 x D=21 (torch.float32) and their work arrays would need "
+            f"about {need} MiB, above the memory budget of 1.02 MiB (half the available memory, or "
+            f"$HDSNN_MEMORY_BUDGET_GB); reduce N or D, or learn on a mask (hdsnn train --p-connect)") + "$"):
+        hdsnn.learn(P, method, D=21)
