@@ -252,9 +252,16 @@ def check_memory(n_synapses: int, budget_bytes: float | None = None, *, N: int =
     if estimate <= budget:
         return estimate
     fits = max(int((budget - _BASE_BYTES - 200 * N) // BYTES_PER_SYNAPSE), 0)
-    hint = f"top_k={max(fits // N, 1)} per postsynaptic neuron" if N else f"at most {fits} synapses"
-    if available:
-        hint = f"keep_fraction={math.floor(fits / available * 1e4) / 1e4:g} or " + hint
+    if fits < max(N, 1):                      # not even one synapse per neuron: no pruning can fit
+        least = estimate_memory(max(N, 1), N)
+        raise ValueError(
+            f"the memory budget of {budget / 2**30:.2f} GiB cannot hold a Brian2 network of N={N} neurons "
+            f"even with one synapse each (about {least / 2**30:.2f} GiB); raise the budget (budget_gb) to at "
+            f"least {math.ceil(least / 2**30 * 100) / 100:.2f} GiB")
+    hint = f"top_k={fits // N} per postsynaptic neuron" if N else f"at most {fits} synapses"
+    fraction = math.floor(fits / available * 1e4) / 1e4 if available else 0.0
+    if fraction > 0:
+        hint = f"keep_fraction={fraction:g} or " + hint
     raise ValueError(
         f"the Brian2 network would need about {estimate / 2**30:.2f} GiB for {n_synapses} synapses "
         f"({BYTES_PER_SYNAPSE} bytes each), above the memory budget of {budget / 2**30:.2f} GiB "

@@ -87,3 +87,15 @@ def test_export_refuses_above_budget_before_building():
     with pytest.raises(ValueError, match="budget"):
         export_synapses(W, budget_bytes=estimate_memory(1000, 64))
     assert len(export_synapses(W, top_k=10, budget_bytes=estimate_memory(1000, 64))) == 640
+
+
+def test_a_budget_that_no_pruning_fits_says_so():
+    import re
+
+    from hdsnn.models.export import check_memory, estimate_memory
+
+    least = estimate_memory(1024, 1024) / 2**30
+    with pytest.raises(ValueError, match=re.escape(
+            f"the memory budget of 0.00 GiB cannot hold a Brian2 network of N=1024 neurons even with one synapse "
+            f"each (about {least:.2f} GiB); raise the budget (budget_gb) to at least")):
+        check_memory(10**6, 1000.0, N=1024, available=10**6)

@@ -111,11 +111,18 @@ def test_cli_refuses_over_budget(tmp_path, benchmark, capsys):
     P, W = benchmark
     save_raster(tmp_path / "p.npz", P)
     save_weights(tmp_path / "w.npz", W)
-    code = main(["recall", "--weights", str(tmp_path / "w.npz"), "--patterns", str(tmp_path / "p.npz"),
-                 "--out", str(tmp_path / "r.npz"), "--simulator", "brian2", "--budget-gb", "0.1"])
-    assert code == 2
+    base = ["recall", "--weights", str(tmp_path / "w.npz"), "--patterns", str(tmp_path / "p.npz"),
+            "--out", str(tmp_path / "r.npz"), "--simulator", "brian2"]
+    assert main(base + ["--budget-gb", "0.1"]) == 2           # below what N neurons alone need
     err = capsys.readouterr().err
-    assert err.startswith("hdsnn: error:") and "budget of 0.10 GiB" in err and "top_k=" in err
+    assert err.startswith("hdsnn: error: the memory budget of 0.10 GiB cannot hold a Brian2 network of N=")
+    assert "raise the budget (budget_gb) to at least" in err and "top_k=" not in err
+    assert main(base + ["--budget-gb", "0.2935"]) == 2        # room for some synapses: a pruning that fits
+    err = capsys.readouterr().err
+    assert "above the memory budget of 0.29 GiB" in err and "top_k=" in err
+    k = int(err.split("top_k=")[1].split()[0])
+    assert k >= 1
+    assert main(base + ["--budget-gb", "0.2935", "--top-k", str(k)]) == 0     # the advice fits
 
 
 @pytest.mark.brian2
