@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from hdsnn.validation import check_int, check_real, check_weights
+from hdsnn.validation import check_int, check_real, check_weights, memory_budget
 
 __all__ = ["SynapseList", "export_synapses", "count_kept", "estimate_memory", "check_memory",
            "default_budget", "BYTES_PER_SYNAPSE"]
@@ -200,21 +200,15 @@ def estimate_memory(n_synapses: int, N: int = 0) -> int:
 
 
 def default_budget() -> int:
-    """Half of the memory available now (``/proc/meminfo``), or 4 GiB where it cannot be read.
+    """The memory budget of a Brian2 network: :func:`hdsnn.validation.memory_budget` (half the available
+    memory, or ``$HDSNN_MEMORY_BUDGET_GB``), the budget of every learner and simulator.
 
     Examples
     --------
     >>> default_budget() > 0
     True
     """
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024 // 2
-    except OSError:
-        pass
-    return 4 * 2**30
+    return memory_budget()
 
 
 def check_memory(n_synapses: int, budget_bytes: float | None = None, *, N: int = 0,
