@@ -111,7 +111,7 @@ def analyze(targets, recalled, D: int, out, *, W=None, net: NetworkConfig | None
     >>> from hdsnn import bernoulli_patterns, hebbian_init, recall
     >>> P = bernoulli_patterns(M=2, N=64, T=120, p_A=0.02, seed=1)
     >>> W = hebbian_init(P, D=15)
-    >>> rep = analyze(P, recall(W, P).raster, D=15, out=tempfile.mkdtemp(), W=W, progress=False)
+    >>> rep = analyze(P, recall(W, P).raster, D=15, out=tempfile.mkdtemp(), progress=False)
     >>> rep["scores"]["exact"]["pooled"]["f1"] > 0.9
     True
     """

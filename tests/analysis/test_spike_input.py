@@ -102,6 +102,7 @@ def test_statistics_accept_a_users_trains_and_block():
     np.testing.assert_array_equal(c["counts"], cross_correlograms(r, r, window=3)["counts"])
 
 
+@pytest.mark.slow            # three file formats
 def test_read_rasters_npz_nix_nwb_give_identical_rasters(tmp_path):
     rasters = {"target": _raster(seed=5), "recall": _raster(seed=6)}
     save_raster(tmp_path / "r.npz", rasters["recall"], note="x")
@@ -135,6 +136,7 @@ def test_read_rasters_reads_a_foreign_neo_nix_file(tmp_path):
     assert set(back) == {"session"} and torch.equal(back["session"], r)
 
 
+@pytest.mark.slow            # a whole report
 def test_scores_and_the_report_take_a_users_neo_objects(tmp_path):
     """score, match_spikes, tolerant_score, sliding_f1 and analyze accept SpikeTrains and Blocks."""
     import neo

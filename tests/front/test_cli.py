@@ -49,6 +49,7 @@ def _run(*args):
     return subprocess.run([sys.executable, "-m", "hdsnn.cli", *args], capture_output=True, text=True)
 
 
+@pytest.mark.slow            # a fresh interpreter
 def test_user_errors_exit_2_without_traceback(tmp_path, capsys):
     res = _run("recall", "--weights", str(tmp_path / "missing.npz"), "--patterns", "x.npz", "--out", "y.npz")
     assert res.returncode == 2

@@ -374,6 +374,7 @@ def test_there_are_at_least_sixty_cases():
 
 
 # 2. a list of tolerances without 0 works: k=0 is added to the report
+@pytest.mark.slow            # a whole report
 def test_analyze_with_tolerance_1_only(files, capsys):
     out = files.parent / "tol1_report"
     assert main(analyze(files, "--tolerance", "1", "--no-weights", out=str(out))) == 0

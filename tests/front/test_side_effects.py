@@ -1,9 +1,12 @@
 """No side effects on import: the matplotlib backend, torch threads."""
 import os
 import subprocess
+
+import pytest
 import sys
 
 
+@pytest.mark.slow            # a fresh interpreter
 def test_backend_survives_import_and_recall():
     code = """
 import matplotlib

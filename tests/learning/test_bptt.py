@@ -95,6 +95,7 @@ def test_mask_freezes_entries(patterns):
         train(patterns, W0, _config(epochs=1), NET, mask=mask[:, :, :3], progress=False)
 
 
+@pytest.mark.slow            # several training runs
 def test_files_checkpoint_and_resume_in_process(patterns, tmp_path):
     full = train(patterns, None, _config(), NET, out=tmp_path / "full", progress=False)
     part = train(patterns, None, _config(epochs=8), NET, out=tmp_path / "part", progress=False)

@@ -80,6 +80,7 @@ def test_least_squares_is_the_minimum_norm_solution():
     torch.testing.assert_close(W, least_squares_pinv(r, D=5), rtol=1e-6, atol=1e-8)
 
 
+@pytest.mark.slow            # a CGLS solve and a recall
 def test_least_squares_recalls(small_patterns):
     W = least_squares_init(small_patterns, D=21, progress=False)
     assert hdsnn.recall(W, small_patterns, progress=False).scores.pooled()["f1"] >= 0.99

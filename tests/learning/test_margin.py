@@ -160,7 +160,7 @@ def reference(patterns):
 
 
 @pytest.mark.parametrize("options", [dict(block_size=24), dict(block_size=20), dict(batch_patterns=3),
-                                     dict(block_size=32, batch_patterns=2)])
+                                     pytest.param(dict(block_size=32, batch_patterns=2), marks=pytest.mark.slow)])
 def test_blocks_and_minibatches_give_identical_weights(patterns, reference, options):
     res = margin_init(patterns, D, MarginConfig(**PARTITION, **options))
     assert torch.equal(res.W, reference.W)

@@ -24,7 +24,8 @@ def neuron_recall(W, targets, model="lif_current", **kw):
     return recall(W, targets, simulator="brian2", neuron=model, max_rate=kw.pop("max_rate", None), **kw)
 
 
-@pytest.mark.parametrize("model", sorted(NEURON_MODELS))
+@pytest.mark.parametrize("model", [m if m == "lif_current" else pytest.param(m, marks=pytest.mark.slow)
+                                   for m in sorted(NEURON_MODELS)])
 def test_a_strong_synapse_fires_its_target_at_the_delay(model):
     W, target = one_synapse()
     strong = neuron_recall(W, target, model, efficacy=4.0)
