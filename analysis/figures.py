@@ -62,7 +62,7 @@ def plot_pattern_scores(scores: dict):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylim(0.0, 1.02)                                       # from 0: no exaggerated differences
     axes[0].set_ylabel("score (fraction of spikes)")
-    axes[-1].legend(fontsize=8, loc="lower right")
+    axes[-1].legend(fontsize=8, loc="upper right", title="timing tolerance", title_fontsize=8)
     fig.tight_layout()
     return fig
 
@@ -221,8 +221,12 @@ def plot_motifs(motifs: list, n: int = 6, dt_ms: float = 1.0, n_surr: int = 0, a
     for i, m in enumerate(sorted(motifs, key=lambda x: -x["n_occurrences"])[:n]):
         lags = np.asarray(m["lags_steps"]) * dt_ms
         ax.plot(lags, np.full(lags.size, i), "-o", color=f"C{i}")
-        for lag, neuron in zip(lags, m["neurons"]):
-            ax.annotate(str(neuron), (lag, i), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=7)
+        at = {}
+        for lag, neuron in zip(lags, m["neurons"]):          # neurons firing at the same lag share one label
+            at.setdefault(float(lag), []).append(str(neuron))
+        for lag, names in at.items():
+            ax.annotate(",".join(names), (lag, i), textcoords="offset points", xytext=(0, 6), ha="center",
+                        fontsize=7)
         ax.annotate(f"x{m['n_occurrences']}", (lags[-1], i), textcoords="offset points", xytext=(10, -3),
                     fontsize=7, color="0.4")
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
