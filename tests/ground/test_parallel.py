@@ -28,7 +28,6 @@ def test_an_executor_is_passed_through():
 
 
 def test_dask_threads_map_in_order():
-    pytest.importorskip("dask.distributed")
     with get_executor("threads:2") as ex:
         assert isinstance(ex, DaskExecutor)
         assert ex.map(operator.neg, range(7)) == [0, -1, -2, -3, -4, -5, -6]

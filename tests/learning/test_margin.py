@@ -170,14 +170,12 @@ def test_blocks_and_minibatches_give_identical_weights(patterns, reference, opti
 
 @pytest.mark.slow
 def test_dask_threads_give_identical_weights(patterns, reference):
-    pytest.importorskip("dask.distributed")
     res = margin_init(patterns, D, MarginConfig(**PARTITION, block_size=20), executor="threads:2")
     assert torch.equal(res.W, reference.W)
 
 
 @pytest.mark.slow
 def test_dask_processes_give_identical_weights(patterns, reference):
-    pytest.importorskip("dask.distributed")
     from hdsnn.parallel import get_executor
 
     with get_executor("processes:2") as ex:
