@@ -13,6 +13,7 @@ Each returns a dict that says what was done (the CLI prints it).
 """
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -70,8 +71,6 @@ def check_outputs(outputs: dict, inputs=(), *, folders=()) -> None:
 
 
 def _writable(name: str, folder: Path) -> None:
-    import os
-
     existing = folder
     while not existing.exists():
         existing = existing.parent

@@ -26,12 +26,12 @@ ValueError: beta must be in [0.0, 1.0); got 1.5
 """
 from __future__ import annotations
 
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 
 from .units import magnitude
 from .validation import check_choice, check_int, check_real
 
-__all__ = ["Record", "param", "options", "Option", "NetworkConfig", "PatternConfig", "TrialConfig",
+__all__ = ["Record", "param", "options", "Option", "resolve_options", "NetworkConfig", "PatternConfig", "TrialConfig",
            "RESETS", "CUE_MODES", "NOISE_MODES", "PATTERN_KINDS"]
 
 RESETS = ("zero", "subtract")
@@ -116,6 +116,34 @@ def check_option(option: Option, value):
     if not isinstance(value, str):
         raise ValueError(f"{name} must be a string; got {value!r} ({type(value).__name__})")
     return value
+
+
+def resolve_options(record: type, owner: str, options: dict):
+    """The options record of a registry entry from keyword options (or ``config=`` an instance of it).
+
+    ``owner`` names the entry in errors (``"method 'hebbian'"``); an option the record
+    does not declare is refused with the list of those it does.
+
+    Examples
+    --------
+    >>> resolve_options(TrialConfig, "simulator 'torch'", {"p_flip": 0.25}).p_flip
+    0.25
+    >>> resolve_options(TrialConfig, "simulator 'torch'", {"top_k": 3})
+    Traceback (most recent call last):
+    ...
+    ValueError: simulator 'torch' takes the options cue, noise, p_flip, posttime, pretime, seed, silenced, trigger_steps; got top_k
+    """
+    options = dict(options)
+    config = options.pop("config", None)
+    allowed = sorted(f.name for f in fields(record))
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise ValueError(f"{owner} takes the options {', '.join(allowed)}; got {', '.join(unknown)}")
+    if config is None:
+        return record(**options)
+    if not isinstance(config, record):
+        raise ValueError(f"config must be a {record.__name__} for {owner}; got {type(config).__name__}")
+    return replace(config, **options)
 
 
 class Record:

@@ -319,7 +319,7 @@ def folder_lock(folder, what: str = "run folder"):
                 pid = int(lock.read_text().strip() or 0)
             except (OSError, ValueError):
                 pid = 0
-            if pid and pid != os.getpid() and _alive(pid) or pid == os.getpid():
+            if pid == os.getpid() or (pid and _alive(pid)):
                 raise ValueError(f"{what} {str(folder)!r} is in use by process {pid} (it holds {lock.name}); "
                                  f"wait for it to end or choose another folder") from None
             lock.unlink(missing_ok=True)                      # left by a process that died

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field, fields, replace
 
 import torch
 
-from hdsnn.config import NetworkConfig, Record, param
+from hdsnn.config import NetworkConfig, Record, param, resolve_options
 from hdsnn.models.brian2.context import check_target
 from hdsnn.validation import check_choice, check_int, check_raster, check_weights
 
@@ -221,15 +221,7 @@ def learn(targets, method: str = "hebbian", *, D: int | None = None, net: Networ
     learner = LEARNERS[method]
     targets = check_raster("targets", targets)
     M, N, T = targets.shape
-    config = options.pop("config", None)
-    allowed = sorted(f.name for f in fields(learner.options))
-    unknown = sorted(set(options) - set(allowed))
-    if unknown:
-        raise ValueError(f"method {method!r} takes the options {', '.join(allowed)}; got {', '.join(unknown)}")
-    if config is not None and not isinstance(config, learner.options):
-        raise ValueError(f"config must be a {learner.options.__name__} for method {method!r}; "
-                         f"got {type(config).__name__}")
-    opts = replace(config, **options) if config is not None else learner.options(**options)
+    opts = resolve_options(learner.options, f"method {method!r}", options)
     if W0 is not None and method not in ("bptt", "margin"):
         raise ValueError(f"W0 (initial weights) is for methods 'bptt' and 'margin' only; got method {method!r}")
     if executor is not None and method != "margin":

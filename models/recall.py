@@ -34,12 +34,12 @@ ValueError: simulator 'torch' takes the options device, sparse; got top_k
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
 
-from hdsnn.config import NetworkConfig, Record, TrialConfig, param
+from hdsnn.config import NetworkConfig, Record, TrialConfig, param, resolve_options
 from hdsnn.validation import check_choice, check_device, check_raster, check_real, check_weights
 
 from .brian2.context import TARGETS, check_target
@@ -250,16 +250,7 @@ def recall(W, targets, *, simulator: str = "torch", net: NetworkConfig | None = 
     """
     simulator = check_choice("simulator", simulator, tuple(SIMULATORS))
     entry = SIMULATORS[simulator]
-    config = options.pop("config", None)
-    allowed = sorted(f.name for f in fields(entry.options))
-    unknown = sorted(set(options) - set(allowed))
-    if unknown:
-        raise ValueError(f"simulator {simulator!r} takes the options {', '.join(allowed)}; "
-                         f"got {', '.join(unknown)}")
-    if config is not None and not isinstance(config, entry.options):
-        raise ValueError(f"config must be a {entry.options.__name__} for simulator {simulator!r}; "
-                         f"got {type(config).__name__}")
-    opts = replace(config, **options) if config is not None else entry.options(**options)
+    opts = resolve_options(entry.options, f"simulator {simulator!r}", options)
     targets = check_raster("targets", targets)
     M, N, T = targets.shape
     W = W.to_dense() if isinstance(W, SynapseList) else W
