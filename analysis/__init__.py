@@ -14,6 +14,7 @@ from .files import read_nix, read_nwb, read_rasters, write_nix, write_nwb
 from .statistics import cross_correlograms, fano_factors, firing_rates, isi_statistics
 from .polychrony import Group, SearchConfig, detect_activations, find_groups, group_statistics
 from .motifs import SpadeConfig, concatenate_trials, estimate_spade_memory, find_motifs
+from .capacity import gardner_capacity, load, max_patterns
 from .plots import plot_recall
 from .report import analyze
 
@@ -28,6 +29,8 @@ __all__ = [
     "firing_rates", "isi_statistics", "fano_factors", "cross_correlograms",
     "SearchConfig", "Group", "find_groups", "detect_activations", "group_statistics",
     "SpadeConfig", "find_motifs", "estimate_spade_memory", "concatenate_trials",
+    # capacity bounds
+    "gardner_capacity", "max_patterns", "load",
     # figures and the report
     "plot_recall", "analyze",
 ]

@@ -86,7 +86,8 @@ __all__ = ["MarginConfig", "MarginResult", "margin_init", "teacher_forced_membra
            "margin_loss", "LOSSES", "OPTIMIZERS"]
 
 LOSSES = ("hinge", "squared_hinge")
-OPTIMIZERS = ("adam", "sgd")
+OPTIMIZERS = ("adam", "sgd", "momentum")
+_MOMENTUM = 0.9
 _ADAM_BETAS = (0.9, 0.999)
 _ADAM_EPS = 1e-8
 #: Above this fraction of steps with a non-zero adjoint, the gradient gathers over the transposed
@@ -119,10 +120,17 @@ class MarginConfig(Record):
     loss : {'hinge', 'squared_hinge'}
     optimizer : {'adam', 'sgd'}
         Adam, or plain (sub)gradient steps (a margin perceptron).
+    step_patterns : int or None
+        Patterns per weight update (>= 1; None: all, one full-batch step per
+        epoch). Steps group consecutive patterns and are visited in a seeded
+        random order each epoch; smaller steps take more updates per pass and
+        converge in fewer epochs at large loads.
+    seed : int
+        Seed of the order of the steps (the learner draws nothing else).
     batch_patterns : int or None
-        Upper bound on the patterns of one minibatch (None: as many as
-        ``memory_gb`` allows). Minibatches bound memory only; the result does not
-        depend on them.
+        Upper bound on the patterns of one memory minibatch (None: as many as
+        ``memory_gb`` allows); each step is split into such minibatches.
+        Minibatches bound memory only; the result does not depend on them.
     memory_gb : float
         Memory budget of one block in GB (> 0): weights, optimiser state,
         contexts and the arrays of one pattern minibatch.
@@ -134,7 +142,8 @@ class MarginConfig(Record):
     device : str
         ``'cpu'`` (bit-reproducible) or a CUDA device (``'cuda'``, ``'cuda:1'``).
 
-    The learner draws no random numbers: it is deterministic without a seed.
+    The result is a function of the targets, the warm start and these options:
+    the same bits on CPU whatever ``batch_patterns``, ``block_size`` and the executor.
 
     Examples
     --------
@@ -154,6 +163,9 @@ class MarginConfig(Record):
     l2: float = param(1e-4, "L2 penalty on the weights of a learning neuron", minimum=0.0)
     loss: str = param("hinge", "convex surrogate of the violation count", choices=LOSSES)
     optimizer: str = param("adam", "adam, or plain subgradient steps (a margin perceptron)", choices=OPTIMIZERS)
+    step_patterns: int | None = param(None, "patterns per weight update (default: all, one step per epoch)",
+                                      minimum=1)
+    seed: int = param(0, "seed of the order in which the steps are visited", minimum=0)
     batch_patterns: int | None = param(None, "most patterns of one minibatch (default: as memory_gb allows)",
                                        minimum=1)
     memory_gb: float = param(4.0, "memory budget of one block (GB)", minimum=0.0, open_min=True)
@@ -375,46 +387,55 @@ class _BlockTask:
     stop: int
     W0: torch.Tensor                      # (nb, N*D)
     mask: torch.Tensor | None             # (nb, N*D) bool
-    batch: int
+    batch: int                            # patterns per memory minibatch (divides nothing; splits each step)
     progress: bool | None = None
 
 
 class _Block:
-    """The contexts and own targets of one block, per pattern minibatch; evaluates any subset of its rows."""
+    """The contexts and own targets of one block, per pattern minibatch; evaluates any subset of its rows.
 
-    def __init__(self, problem: _Problem, start: int, stop: int, batch: int, dtype, device):
+    Patterns are grouped into steps of ``step`` consecutive patterns (one weight update each); each
+    step is split into memory minibatches of at most ``batch`` patterns. Weights are held transposed,
+    ``(N D, n)``, the layout of the sparse products.
+    """
+
+    def __init__(self, problem: _Problem, start: int, stop: int, step: int, batch: int, dtype, device):
         self.p, self.device = problem, device
         self.rows = np.arange(start, stop)
         np_dtype = {torch.float32: np.float32, torch.float64: np.float64}[dtype]
-        self.batches = []
-        for lo in range(0, problem.M, batch):
-            hi = min(lo + batch, problem.M)
-            self.batches.append((lo, hi, _Sparse(problem.context(lo, hi, np_dtype), device),
-                                 problem.own_spikes(lo, hi, self.rows).to(device)))
+        self.steps = []
+        for first in range(0, problem.M, step):
+            last = min(first + step, problem.M)
+            self.steps.append([(lo, min(lo + batch, last), _Sparse(problem.context(lo, min(lo + batch, last), np_dtype),
+                                                                     device),
+                                problem.own_spikes(lo, min(lo + batch, last), self.rows).to(device))
+                               for lo in range(first, last, batch)])
 
-    def evaluate(self, W: torch.Tensor, R: torch.Tensor, kappa: float, loss: str, grad: bool,
-                 keep_u: bool = False):
-        """Violations ``(n,)``, hinge sums ``(n,)`` and (``grad``) ``sum_mu lam C`` ``(N D, n)`` of rows ``R``."""
+    def evaluate(self, Wt: torch.Tensor, R: torch.Tensor, kappa: float, loss: str, grad: bool,
+                 keep_u: bool = False, steps=None):
+        """Violations ``(n,)``, hinge sums ``(n,)`` and (``grad``) ``sum_mu lam C`` ``(N D, n)`` of rows ``R``
+        over the given steps (default: all patterns)."""
         p = self.p
         L = p.T - p.D
-        X = W[R].T.contiguous()                                       # (N D, n)
         n = R.numel()
-        counts = torch.zeros(n, dtype=torch.int64, device=W.device)
-        hsum = torch.zeros(n, dtype=torch.float64, device=W.device)
-        acc = torch.zeros(p.N * p.D, n, dtype=W.dtype, device=W.device) if grad else None
+        X = Wt if n == Wt.shape[1] else Wt[:, R].contiguous()            # (N D, n)
+        counts = torch.zeros(n, dtype=torch.int64, device=Wt.device)
+        hsum = torch.zeros(n, dtype=torch.float64, device=Wt.device)
+        acc = torch.zeros(p.N * p.D, n, dtype=Wt.dtype, device=Wt.device) if grad else None
         us = []
-        for lo, hi, ctx, own_all in self.batches:
-            own = own_all[:, :, R]                                     # (B, T, n)
-            I = ctx.current(X).reshape(hi - lo, L, n)
-            u = _membrane(I, own, p.D, p.beta, p.theta, p.reset)
-            c, h, g = _constraints(u, own[:, p.D:], p.theta, kappa, loss, grad)
-            counts += c
-            hsum += h
-            if keep_u:
-                us.append(u)
-            if grad:
-                lam = _adjoint(g, own, p.D, p.beta, p.reset)
-                ctx.accumulate(acc, lam.reshape((hi - lo) * L, n))
+        for k in (range(len(self.steps)) if steps is None else steps):
+            for lo, hi, ctx, own_all in self.steps[k]:
+                own = own_all if n == own_all.shape[2] else own_all[:, :, R]   # (B, T, n)
+                I = ctx.current(X).reshape(hi - lo, L, n)
+                u = _membrane(I, own, p.D, p.beta, p.theta, p.reset)
+                c, h, g = _constraints(u, own[:, p.D:], p.theta, kappa, loss, grad)
+                counts += c
+                hsum += h
+                if keep_u:
+                    us.append(u)
+                if grad:
+                    lam = _adjoint(g, own, p.D, p.beta, p.reset)
+                    ctx.accumulate(acc, lam.reshape((hi - lo) * L, n))
         return counts, hsum, acc, us
 
 
@@ -428,67 +449,116 @@ def _learn_block(task: _BlockTask) -> dict:
         torch.set_num_threads(threads)
 
 
+class _Optimizer:
+    """Adam or plain steps on the columns of ``Wt`` ``(N D, n)``, each column with its own step count.
+
+    A column is updated only at steps where its neuron violates a constraint (an update on mistakes,
+    as the perceptron), so a neuron without violations over a whole epoch kept its weights through it.
+    """
+
+    def __init__(self, Wt: torch.Tensor, cfg: MarginConfig, mask: torch.Tensor | None):
+        self.cfg, self.mask = cfg, mask
+        self.adam = cfg.optimizer == "adam"
+        if self.adam:
+            self.m1, self.m2 = torch.zeros_like(Wt), torch.zeros_like(Wt)
+        if cfg.optimizer == "momentum":
+            self.m1 = torch.zeros_like(Wt)
+        self.k = torch.zeros(Wt.shape[1], dtype=torch.int64)
+
+    def step(self, Wt: torch.Tensor, cols: torch.Tensor, acc: torch.Tensor, patterns: int) -> None:
+        """Descend on columns ``cols`` with ``acc`` ``(N D, len(cols))``, the summed adjoint products."""
+        cfg = self.cfg
+        whole = cols.numel() == Wt.shape[1]
+        w = Wt if whole else Wt[:, cols]
+        g = acc.div_(patterns).add_(w, alpha=cfg.l2) if cfg.l2 else acc.div_(patterns)
+        if self.mask is not None:
+            g.mul_(self.mask if whole else self.mask[:, cols])
+        self.k[cols.cpu()] += 1
+        if cfg.optimizer == "sgd":
+            w = w.sub_(g, alpha=cfg.lr) if whole else w - cfg.lr * g
+        elif cfg.optimizer == "momentum":
+            m = self.m1 if whole else self.m1[:, cols]
+            m.mul_(_MOMENTUM).add_(g)
+            w = w.sub_(m, alpha=cfg.lr) if whole else w - cfg.lr * m
+            if not whole:
+                self.m1[:, cols] = m
+        else:
+            b1, b2 = _ADAM_BETAS
+            k = self.k[cols.cpu()].to(dtype=torch.float64)
+            c1 = (cfg.lr / (1 - b1 ** k)).to(Wt.dtype).to(Wt.device)
+            c2 = (1 / (1 - b2 ** k)).to(Wt.dtype).to(Wt.device)
+            m = self.m1 if whole else self.m1[:, cols]
+            v = self.m2 if whole else self.m2[:, cols]
+            m.mul_(b1).add_(g, alpha=1 - b1)
+            v.mul_(b2).addcmul_(g, g, value=1 - b2)
+            denom = (v * c2).sqrt_().add_(_ADAM_EPS)
+            w.sub_(m * c1 / denom)
+            if not whole:
+                self.m1[:, cols], self.m2[:, cols] = m, v
+        if not whole:
+            Wt[:, cols] = w
+
+
 def _learn(task: _BlockTask) -> dict:
     t0 = time.perf_counter()
     cfg, p = task.config, task.problem
     device = torch.device(cfg.device)
-    W = task.W0.to(device).clone()
-    mask = None if task.mask is None else task.mask.to(device)
-    nb = W.shape[0]
-    block = _Block(p, task.start, task.stop, task.batch, W.dtype, device)
-    adam = cfg.optimizer == "adam"
-    if adam:
-        m1, m2 = torch.zeros_like(W), torch.zeros_like(W)
-    b1, b2 = _ADAM_BETAS
+    Wt = task.W0.to(device).T.contiguous()                  # (N D, nb)
+    mask = None if task.mask is None else task.mask.to(device).T.contiguous()
+    nb = Wt.shape[1]
+    step = min(cfg.step_patterns or p.M, p.M)
+    block = _Block(p, task.start, task.stop, step, min(task.batch, step), Wt.dtype, device)
+    opt = _Optimizer(Wt, cfg, mask)
+    order_rng = np.random.default_rng(cfg.seed)
     viol = torch.zeros(nb, dtype=torch.int64)
     loss_row = torch.zeros(nb, dtype=torch.float64)
     hist_v, hist_l = [], []
 
-    def record(R, counts, hsum):
-        viol[R.cpu()] = counts.cpu()
-        norm = (W[R].double() ** 2).sum(1)
-        loss_row[R.cpu()] = (hsum / p.M + 0.5 * cfg.l2 * norm).cpu()
-
-    R = torch.arange(nb, device=device)            # rows still learning (all evaluated at epoch 0)
+    R = torch.arange(nb, device=device)            # rows still learning
     epochs_run = 0
     bar = tqdm(range(cfg.epochs), desc=f"margin rows {task.start}-{task.stop - 1}", unit="epoch",
                leave=False, disable=None if task.progress is None else not task.progress)
-    evaluated = False
+    final = False                                  # viol holds exact counts of the final weights
     for epoch in bar:
         if cfg.max_seconds is not None and time.perf_counter() - t0 > cfg.max_seconds:
             break
-        counts, hsum, acc, _ = block.evaluate(W, R, cfg.kappa, cfg.loss, grad=True)
-        record(R, counts, hsum)
+        seen = torch.zeros(R.numel(), dtype=torch.int64, device=device)
+        hsum = torch.zeros(R.numel(), dtype=torch.float64, device=device)
+        steps = order_rng.permutation(len(block.steps)) if len(block.steps) > 1 else [0]
+        for k in steps:
+            counts, h, acc, _ = block.evaluate(Wt, R, cfg.kappa, cfg.loss, grad=True, steps=[int(k)])
+            seen += counts
+            hsum += h
+            busy = counts > 0
+            if bool(busy.any()):
+                opt.step(Wt, R[busy], acc if bool(busy.all()) else acc[:, busy], _patterns_in(block.steps[int(k)]))
+        viol[R.cpu()] = seen.cpu()
+        norm = (Wt[:, R].double() ** 2).sum(0)
+        loss_row[R.cpu()] = (hsum / p.M + 0.5 * cfg.l2 * norm).cpu()
         hist_v.append(viol.clone())
         hist_l.append(loss_row.clone())
-        bar.set_postfix(violations=int(counts.sum()), neurons=int((counts > 0).sum()))
-        busy = counts > 0
-        if not bool(busy.any()):
-            evaluated = True
-            R = R[busy]
+        bar.set_postfix(violations=int(seen.sum()), neurons=int((seen > 0).sum()))
+        epochs_run = epoch + 1
+        R = R[seen > 0]                            # a row without violations all epoch kept its weights: done
+        if R.numel() == 0:
+            final = True
             break
-        R, acc = R[busy], acc[:, busy]
-        g = acc.T / p.M + cfg.l2 * W[R]
-        if mask is not None:
-            g = torch.where(mask[R], g, torch.zeros_like(g))
-        k = epoch + 1                               # every row still learning has taken k-1 steps
-        if adam:
-            m = b1 * m1[R] + (1 - b1) * g
-            v = b2 * m2[R] + (1 - b2) * (g * g)
-            m1[R], m2[R] = m, v
-            step = (cfg.lr / (1 - b1 ** k)) * m / (torch.sqrt(v / (1 - b2 ** k)) + _ADAM_EPS)
-        else:
-            step = cfg.lr * g
-        W[R] = W[R] - step
-        epochs_run = k
-    if R.numel() and not evaluated:                 # the last step's rows: their final violations
-        counts, hsum, _, _ = block.evaluate(W, R, cfg.kappa, cfg.loss, grad=False)
-        record(R, counts, hsum)
+    if not final and R.numel():                    # rows still learning: the violations of their final weights
+        counts, h, _, _ = block.evaluate(Wt, R, cfg.kappa, cfg.loss, grad=False)
+        viol[R.cpu()] = counts.cpu()
+        norm = (Wt[:, R].double() ** 2).sum(0)
+        loss_row[R.cpu()] = (h / p.M + 0.5 * cfg.l2 * norm).cpu()
+    W = Wt.T.contiguous()
     if mask is not None:
-        W = torch.where(mask, W, torch.zeros_like(W))
+        W = torch.where(mask.T, W, torch.zeros_like(W))
     return {"start": task.start, "stop": task.stop, "W": W.cpu(), "violations": viol,
             "history_violations": hist_v, "history_loss": hist_l, "epochs_run": epochs_run,
             "seconds": time.perf_counter() - t0}
+
+
+def _patterns_in(batches) -> int:
+    """Patterns in one step (its memory minibatches are consecutive)."""
+    return batches[-1][1] - batches[0][0]
 
 
 # --------------------------------------------------------------------------------------------
@@ -638,8 +708,8 @@ def _history(parts) -> list:
 
 def _whole(targets, D, net, W):
     problem = _Problem.make(targets, D, net)
-    block = _Block(problem, 0, problem.N, problem.M, W.dtype, torch.device("cpu"))
-    return problem, block, W.reshape(problem.N, problem.N * D)
+    block = _Block(problem, 0, problem.N, problem.M, problem.M, W.dtype, torch.device("cpu"))
+    return problem, block, W.reshape(problem.N, problem.N * D).T.contiguous()
 
 
 def teacher_forced_membrane(W, targets, D: int = 41, net: NetworkConfig | None = None) -> torch.Tensor:
@@ -708,5 +778,5 @@ def margin_loss(W, targets, D: int = 41, net: NetworkConfig | None = None, kappa
     problem, block, Wf = _whole(targets, D, net, W)
     _, hsum, acc, _ = block.evaluate(Wf, torch.arange(problem.N), kappa, loss, grad=True)
     value = float(hsum.sum()) / problem.M + 0.5 * l2 * float((Wf.double() ** 2).sum())
-    grad = acc.T / problem.M + l2 * Wf
+    grad = (acc / problem.M + l2 * Wf).T
     return value, grad.reshape(W.shape)
