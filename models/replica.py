@@ -12,8 +12,10 @@ CUDA, with what Brian2 does at each step, in its order:
   ``t`` ms in step ``int((t + 1e-3 dt) / dt)``) are emitted in the same step, and
   are not network spikes;
 - **synapses**: every spike (network or input) is delivered, event by event,
-  through each synapse of its presynaptic neuron after ``round(delay / dt)``
-  steps (numpy's rounding, half to even, as Brian2's ``SpikeQueue``), adding
+  through each synapse of its presynaptic neuron after ``int(delay / dt + 0.5)``
+  steps (halves rounded up, as Brian2's C++ ``SpikeQueue``, ``cspikequeue.cpp``,
+  which every target uses when it is built; Brian2's pure-Python fallback
+  rounds halves to even instead), adding
   the synapse's jump (its ``on_pre`` evaluated for its weight) to the
   postsynaptic variable, which the next step integrates;
 - **runaway guard** (every 10 ms, at the start of the step): a trial stops
@@ -152,7 +154,7 @@ max_rate_hz, seed
 
     # synapses by presynaptic neuron, with their delay (steps), variable and jump
     variable, jump = synaptic_jumps(model, synapses, efficacy, beta)
-    lag = np.round(delays / dt).astype(np.int64)
+    lag = (delays / dt + 0.5).astype(np.int64)              # delays >= 0: truncation is floor
     R = int(lag.max()) + 1 if len(synapses) else 1
     check_allocation(f"the replica's spikes in flight ({R} steps x B={B} x N={N}, {V} variable(s))",
                      R * V * B * N * torch.finfo(dtype).bits // 8, hint="shorten the delays or batch fewer trials")
