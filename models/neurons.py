@@ -171,7 +171,34 @@ def _refractoriness(since, p, dt):
 
 
 def lif_current_step(state: LIFCurrentState, input, p: LIFCurrentParameters, *, dt: float, free=1.0, noise=None):
-    """One exact step of the LIF neuron with an exponential synaptic current (see the module docstring)."""
+    """One exact step of the LIF neuron with an exponential synaptic current (see the module docstring).
+
+    Parameters
+    ----------
+    state : LIFCurrentState
+        ``(B, N)`` tensors (``since``: int64 steps since the last spike).
+    input : tensor ``(1, B, N)``
+        Jumps of the synaptic variable delivered since the last step (volt).
+    p : LIFCurrentParameters
+    dt : float
+        Step (s).
+    free : float or tensor broadcastable to ``(B, N)``
+        1, or 0 on clamped steps.
+    noise : tensor ``(B, N)``, optional
+        Background input ``I_noise`` of this step (volt).
+
+    Returns
+    -------
+    (state, spikes) : the new state and a bool tensor ``(B, N)``
+
+    Examples
+    --------
+    >>> p = model_parameters("lif_current")
+    >>> s = initial_state("lif_current", 1, 1)
+    >>> s, z = lif_current_step(s, torch.full((1, 1, 1), 1.0), p, dt=1e-4)   # a large kick fires at once
+    >>> z.item(), s.v.item() == p.V_reset, s.since.item()
+    (True, True, 0)
+    """
     v, I_syn, since = state.v, state.I_syn + input[0], state.since
     since, ok = _refractoriness(since, p, dt)
     a_m, a_s = math.exp(-dt / p.tau_m), math.exp(-dt / p.tau_s)
@@ -186,7 +213,17 @@ def lif_current_step(state: LIFCurrentState, input, p: LIFCurrentParameters, *, 
 
 def lif_conductance_step(state: LIFConductanceState, input, p: LIFConductanceParameters, *, dt: float, free=1.0,
                          noise=None):
-    """One forward-Euler step of the conductance-based LIF neuron."""
+    """One forward-Euler step of the conductance-based LIF neuron.
+
+    Same arguments and result as :func:`lif_current_step` (``input``: one ``(B, N)`` jump per synaptic variable).
+
+    Examples
+    --------
+    >>> p = model_parameters("lif_conductance")
+    >>> s, z = lif_conductance_step(initial_state("lif_conductance", 1, 1), torch.zeros(2, 1, 1), p, dt=1e-4)
+    >>> s.v.item() == p.E_L, z.item()                           # rest is a fixed point
+    (True, False)
+    """
     v, g_e, g_i = state.v, state.g_e + input[0], state.g_i + input[1]
     since, ok = _refractoriness(state.since, p, dt)
     leak = p.E_L - v if noise is None else p.E_L - v + noise
@@ -199,7 +236,16 @@ def lif_conductance_step(state: LIFConductanceState, input, p: LIFConductancePar
 
 
 def adex_step(state: AdExState, input, p: AdExParameters, *, dt: float, free=1.0, noise=None):
-    """One forward-Euler step of the adaptive exponential integrate-and-fire neuron."""
+    """One forward-Euler step of the adaptive exponential integrate-and-fire neuron.
+
+    Same arguments and result as :func:`lif_current_step` (``input``: one ``(B, N)`` jump per synaptic variable).
+
+    Examples
+    --------
+    >>> s, z = adex_step(initial_state("adex", 1, 1), torch.zeros(1, 1, 1), model_parameters("adex"), dt=1e-4)
+    >>> round(s.v.item() * 1e3, 3), z.item()                    # mV
+    (-70.6, False)
+    """
     v, a_w, I_syn = state.v, state.a_w, state.I_syn + input[0]
     since, ok = _refractoriness(state.since, p, dt)
     leak = p.E_L - v if noise is None else p.E_L - v + noise
@@ -214,7 +260,17 @@ def adex_step(state: AdExState, input, p: AdExParameters, *, dt: float, free=1.0
 
 
 def izhikevich_step(state: IzhikevichState, input, p: IzhikevichParameters, *, dt: float, free=1.0, noise=None):
-    """One forward-Euler step of the Izhikevich neuron (voltages in volt: ``mV = 1e-3``, ``ms = 1e-3``)."""
+    """One forward-Euler step of the Izhikevich neuron (voltages in volt: ``mV = 1e-3``, ``ms = 1e-3``).
+
+    Same arguments and result as :func:`lif_current_step` (``input``: one ``(B, N)`` jump per synaptic variable).
+
+    Examples
+    --------
+    >>> p = model_parameters("izhikevich")
+    >>> s, z = izhikevich_step(initial_state("izhikevich", 1, 1), torch.zeros(1, 1, 1), p, dt=1e-4)
+    >>> round(s.v.item() * 1e3, 6), z.item()                    # mV: (-70 mV, -14 mV) is at rest
+    (-70.0, False)
+    """
     mV = ms = 1e-3
     v, u_r, I_syn = state.v, state.u_r, state.I_syn + input[0]
     since, ok = _refractoriness(state.since, p, dt)

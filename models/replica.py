@@ -76,7 +76,8 @@ def synaptic_jumps(model, synapses: SynapseList, efficacy: float, beta: float = 
                              f"('X_post += ...'); got {line!r}")
         value = np.broadcast_to(eval(found.group(2), {"__builtins__": {}}, ns), (len(synapses),))
         if (value != 0).any() and (jump[value != 0] != 0).any():
-            raise ValueError(f"on_pre of {model.name!r} must give each synapse one synaptic variable; got {model.on_pre!r}")
+            raise ValueError(f"on_pre of {model.name!r} must give each synapse one synaptic variable; "
+                             f"got {model.on_pre!r}")
         variable[value != 0] = replica.synaptic.index(found.group(1))
         jump = np.where(value != 0, value, jump)
     return variable, jump

@@ -373,6 +373,9 @@ def simulate_neurons(model: str | NeuronModel, synapses: SynapseList, inputs, cl
     if max_rate_hz is not None:
         max_rate_hz = check_real("max_rate_hz", max_rate_hz, 0.0, open_min=True)
     target = check_target(target, ("numpy", "cython"))
+    if noise_mV > 0 and "I_noise" not in model.equations:
+        raise ValueError(f"noise_mV needs a model whose equations use I_noise; {model.name!r} does not "
+                         f"(got noise_mV={noise_mV})")
     tau_m_ms = evaluate_parameters(model, beta)["tau_m"] * 1e3
     steps = trial_steps(L, dt_ms)
     noise = background_noise(B, N, steps, noise_mV=noise_mV, tau_ms=noise_tau_ms, dt_ms=dt_ms,
@@ -384,6 +387,7 @@ def simulate_neurons(model: str | NeuronModel, synapses: SynapseList, inputs, cl
         free_steps[:, :L] = 1.0 - clamp.numpy()
         units = {name: getattr(b2, name) for name in SI_UNITS}
         ns = evaluate_parameters(model, beta, units)
+        refractory = ns.pop("refractory")
         ns.update(efficacy=efficacy, shift=delay_shift_ms * ms, trial_free=b2.TimedArray(free_steps.reshape(-1),
                                                                                           dt=1 * ms))
         every_step = "free = trial_free(t + shift + offset)"
@@ -393,7 +397,7 @@ def simulate_neurons(model: str | NeuronModel, synapses: SynapseList, inputs, cl
         equations = model.equations + ("free : 1 (shared)\nI_noise : volt\noffset : second (shared)\n"
                                        "noise_offset : second (shared)\n")
         group = b2.NeuronGroup(N, equations, threshold=model.threshold, reset=model.reset,
-                               refractory=ns["refractory"], method=model.method, clock=clock,
+                               refractory=refractory, method=model.method, clock=clock,
                                namespace=ns, name="neurons")
         group.run_regularly(every_step, when="start", name="protocol")
         for name, value in model.initial.items():

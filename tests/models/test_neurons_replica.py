@@ -7,6 +7,10 @@ agree to about 1e-16 V (1e-14 V for Izhikevich's quadratic term) but are not
 bitwise equal, because Brian2 evaluates its sympy-rewritten expressions in
 another order (``_lio * ((E_L + I_syn) - v) + v``, Brian2's exact propagator of
 lif_current written out differently); no spike lies that close to a threshold.
+
+A fifth of the synapses have delays on an exact half step, where the rounding
+rule decides: Brian2's C++ SpikeQueue rounds halves up (``int(d / dt + 0.5)``),
+numpy's ``round`` (its Python fallback) to even, and the test tells them apart.
 """
 from dataclasses import replace
 
@@ -24,7 +28,7 @@ from hdsnn.models.neurons import initial_state, lif_current_step, model_paramete
 FAST = ("lif_current", "adex")
 MODELS = [m if m in FAST else pytest.param(m, marks=pytest.mark.slow) for m in NEURON_MODELS]
 #: efficacy per model for a lively but not runaway network
-EFFICACY = {"lif_current": 2.5, "lif_conductance": 2.5, "adex": 2.5, "izhikevich": 3.0}
+EFFICACY = {"lif_current": 2.0, "lif_conductance": 2.5, "adex": 2.5, "izhikevich": 3.0}
 
 
 def network(N=60, D=20, seed=0):
@@ -78,7 +82,7 @@ def test_identical_spike_trains(model):
     b2, replica, dv = both(model, syn, trials, efficacy=EFFICACY[model], delays_ms=delays, max_rate_hz=None)
     assert same_spikes(b2, replica)
     assert dv < 1e-12
-    assert 100 < len(b2.spikes[0]) < 5000                  # a lively network, not a silent or saturated one
+    assert 100 < len(b2.spikes[0]) < 6000                  # lively, under half the refractory-limited rate
     if model != "izhikevich":                              # refractoriness shapes the bursts
         assert short_intervals(b2, 1.6) > 5
 
@@ -98,9 +102,11 @@ def test_identical_with_background_noise(model, tau_ms):
 
 
 @pytest.mark.brian2
-def test_the_runaway_guard_stops_the_same_trials_at_the_same_step():
+@pytest.mark.parametrize("dt_ms", [0.1, 0.3])
+def test_the_runaway_guard_stops_the_same_trials_at_the_same_step(dt_ms):
+    """At dt = 0.3 ms the 10-ms checks fall between steps: Brian2 runs them alone, before the next step."""
     syn, delays, trials = network()
-    kw = dict(efficacy=6.0, delays_ms=delays, max_rate_hz=150.0)
+    kw = dict(efficacy=6.0, delays_ms=delays, max_rate_hz=150.0, dt_ms=dt_ms, delay_shift_ms=0.3)
     b2 = simulate_neurons("lif_current", syn, trials.inputs, trials.clamp, **kw)
     replica = simulate_replica("lif_current", syn, trials.inputs, trials.clamp, **kw)
     assert b2.stopped == replica.stopped == [0, 1] and same_spikes(b2, replica)
