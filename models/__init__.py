@@ -10,7 +10,9 @@ from .simulate import Simulation, apply_guard, lif_step, simulate, simulate_dens
 from .scores import Matching, Scores, confusion, match_spikes, score, tolerant_score
 from .connectivity import DelayDistribution, delay_histogram, dense_mask, random_mask
 from .export import SynapseList, check_memory, count_kept, estimate_memory, export_synapses
-from .recall import NEURONS, SIMULATORS, Brian2Options, Recall, TorchOptions, recall
+from .noise import background_noise
+from .replica import simulate_replica
+from .recall import NEURONS, SIMULATORS, Brian2Options, Recall, TorchNeuronOptions, TorchOptions, recall
 
 __all__ = [
     # patterns and trials
@@ -23,6 +25,8 @@ __all__ = [
     # connectivity and export
     "DelayDistribution", "dense_mask", "random_mask", "delay_histogram",
     "SynapseList", "export_synapses", "count_kept", "estimate_memory", "check_memory",
+    # continuous-time neurons in torch (the replica of the Brian2 models)
+    "simulate_replica", "background_noise",
     # the recall front door
-    "recall", "Recall", "SIMULATORS", "NEURONS", "TorchOptions", "Brian2Options",
+    "recall", "Recall", "SIMULATORS", "NEURONS", "TorchOptions", "Brian2Options", "TorchNeuronOptions",
 ]

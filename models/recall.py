@@ -6,14 +6,16 @@ pretime, cue semantics, trigger length, noise, silenced neurons, posttime)
 and the same runaway guard (``max_rate``), or refuses an option it cannot
 honour before any work starts; an option is never silently ignored.
 
-==========  ===============================================================  ========================
-simulator   what runs                                                        options record
-==========  ===============================================================  ========================
-torch       event-driven discrete simulator (CPU or CUDA)                    :class:`TorchOptions`
-dense       dense reference (the test oracle)                                :class:`TorchOptions`
-brian2      Brian2: the discrete-equivalent network (``neuron='exact'``)     :class:`Brian2Options`
-            or a continuous-time neuron model (``lif_current``, ...)
-==========  ===============================================================  ========================
+=============  ===============================================================  ============================
+simulator      what runs                                                        options record
+=============  ===============================================================  ============================
+torch          event-driven discrete simulator (CPU or CUDA)                    :class:`TorchOptions`
+dense          dense reference (the test oracle)                                :class:`TorchOptions`
+brian2         Brian2: the discrete-equivalent network (``neuron='exact'``)     :class:`Brian2Options`
+               or a continuous-time neuron model (``lif_current``, ...)
+torch_neurons  the torch replica of the continuous-time neuron models           :class:`TorchNeuronOptions`
+               (:mod:`hdsnn.models.replica`: Brian2's spikes, CPU or CUDA)
+=============  ===============================================================  ============================
 
 The discrete simulators are scored exactly; the continuous-time neuron models
 at ``±tolerance`` ms with one-to-one matching, and their exact spike times are
@@ -44,13 +46,15 @@ from hdsnn.validation import check_choice, check_device, check_raster, check_rea
 
 from .brian2.context import TARGETS, check_target
 from .brian2.exact import simulate_brian2
-from .brian2.neurons import calibrate_efficacy, simulate_neurons
+from .brian2.neurons import NEURON_MODELS, calibrate_efficacy, simulate_neurons
 from .export import SynapseList, export_synapses
+from .replica import DTYPES, simulate_replica
 from .scores import Scores, score, tolerant_score
 from .simulate import apply_guard, simulate, simulate_dense
 from .trial import Trials, make_trials, sequential_trials
 
-__all__ = ["recall", "Recall", "SIMULATORS", "Simulator", "TorchOptions", "Brian2Options", "NEURONS"]
+__all__ = ["recall", "Recall", "SIMULATORS", "Simulator", "TorchOptions", "NeuronOptions", "Brian2Options",
+           "TorchNeuronOptions", "NEURONS"]
 
 #: Neuron models of the brian2 simulator: the discrete-equivalent network and the continuous-time models.
 NEURONS = ("exact", "lif_current", "lif_conductance", "adex", "izhikevich")
@@ -69,35 +73,56 @@ class TorchOptions(Record):
 
 
 @dataclass(frozen=True)
-class Brian2Options(Record):
-    """Options of the Brian2 simulator."""
+class NeuronOptions(Record):
+    """Options shared by the continuous-time neuron simulators (Brian2 and its torch replica)."""
 
-    neuron: str = param("exact", "exact: the discrete-equivalent network; others: continuous time",
-                        choices=NEURONS)
-    target: str = param("numpy", "Brian2 target", choices=TARGETS)
     threshold: float | None = param(None, "prune: keep synapses with |w| >= threshold", minimum=0.0)
     top_k: int | None = param(None, "prune: keep the k largest |w| per postsynaptic neuron", minimum=1)
     keep_fraction: float | None = param(None, "prune: keep this fraction of the non-zero weights, largest first",
                                         minimum=0.0, maximum=1.0, open_min=True)
-    budget_gb: float | None = param(None, "refuse networks estimated above this memory (GiB; default: half "
-                                          "the available memory)", minimum=0.0, open_min=True)
-    build_dir: str | None = param(None, "standalone project folder (default: a temporary one)", cli=False)
     efficacy: float | None = param(None, "synaptic efficacy of a continuous-time neuron (default: calibrated "
                                          "on the first calibration_patterns patterns)", minimum=0.0, open_min=True)
     calibration_patterns: int = param(2, "patterns used to calibrate the efficacy", minimum=1)
     delay_shift_ms: float | None = param(None, "shorten every delay by this (default: calibrated, else 0.5 ms)",
                                          minimum=0.0, maximum=1.0, open_max=True, unit="ms")
     tolerance: int = param(1, "timing tolerance of a continuous-time neuron's scores", minimum=0)
-    noise_mV: float = param(0.0, "background membrane noise of a continuous-time neuron", minimum=0.0,
-                            unit="mV")
+    noise_mV: float = param(0.0, "background noise of a continuous-time neuron: std of the membrane "
+                                 "fluctuation", minimum=0.0, unit="mV")
+    noise_tau_ms: float = param(0.0, "correlation time of the background noise (0: white)", minimum=0.0,
+                                unit="ms")
     dt_ms: float = param(0.1, "integration step of a continuous-time neuron", minimum=0.0, maximum=1.0,
                          open_min=True, unit="ms")
-    seed: int = param(0, "seed of Brian2's noise", minimum=0)
+    seed: int = param(0, "seed of the background noise", minimum=0)
+
+
+@dataclass(frozen=True)
+class Brian2Options(NeuronOptions):
+    """Options of the Brian2 simulator."""
+
+    neuron: str = param("exact", "exact: the discrete-equivalent network; others: continuous time",
+                        choices=NEURONS)
+    target: str = param("numpy", "Brian2 target", choices=TARGETS)
+    budget_gb: float | None = param(None, "refuse networks estimated above this memory (GiB; default: half "
+                                          "the available memory)", minimum=0.0, open_min=True)
+    build_dir: str | None = param(None, "standalone project folder (default: a temporary one)", cli=False)
 
     def _check(self):
         check_target(self.target)
         if self.neuron != "exact" and self.target not in ("numpy", "cython"):
             raise ValueError(f"target must be 'numpy' or 'cython' with neuron {self.neuron!r}; got {self.target!r}")
+
+
+@dataclass(frozen=True)
+class TorchNeuronOptions(NeuronOptions):
+    """Options of the torch replica of the continuous-time neurons (:mod:`hdsnn.models.replica`)."""
+
+    neuron: str = param("lif_current", "continuous-time neuron model", choices=tuple(NEURON_MODELS))
+    device: str = param("cpu", "torch device: cpu or cuda")
+    dtype: str = param("float64", "float type of the replica (float64: Brian2's, spike for spike)",
+                       choices=tuple(DTYPES))
+
+    def _check(self):
+        check_device("device", self.device)
 
 
 @dataclass(frozen=True)
@@ -172,19 +197,32 @@ def _brian2(W, trials, net, max_rate, opts, progress, targets):
         guarded = apply_guard(sim.raster, trials.clamp, W.shape[2], max_rate)
         seconds.update(build=sim.build_seconds, simulate=sim.run_seconds)
         return guarded.raster, guarded.runaway, seconds, {"network": sim.network, "n_synapses": sim.n_synapses}
-    kw = dict(beta=net.beta, noise_mV=opts.noise_mV, dt_ms=opts.dt_ms, target=opts.target, seed=opts.seed,
-              max_rate_hz=None if max_rate is None else max_rate * 1000.0 / net.dt_ms)
+    return _continuous(simulate_neurons, syn, trials, net, max_rate, opts, targets, seconds, target=opts.target)
+
+
+def _torch_neurons(W, trials, net, max_rate, opts, progress, targets):
+    start = time.perf_counter()
+    syn = export_synapses(W, threshold=opts.threshold, top_k=opts.top_k, keep_fraction=opts.keep_fraction,
+                          budget_bytes=float("inf"))      # the replica checks its own memory
+    seconds = {"export": time.perf_counter() - start}
+    return _continuous(simulate_replica, syn, trials, net, max_rate, opts, targets, seconds, device=opts.device,
+                       dtype=opts.dtype)
+
+
+def _continuous(simulate_fn, syn, trials, net, max_rate, opts, targets, seconds, **where):
+    """A continuous-time neuron model (Brian2 or the torch replica): calibrate the efficacy if needed, then run."""
+    kw = dict(beta=net.beta, noise_mV=opts.noise_mV, noise_tau_ms=opts.noise_tau_ms, dt_ms=opts.dt_ms,
+              seed=opts.seed, max_rate_hz=None if max_rate is None else max_rate * 1000.0 / net.dt_ms, **where)
     efficacy, shift, table = opts.efficacy, opts.delay_shift_ms, None
     if efficacy is None:
         start = time.perf_counter()
         shifts = (0.5,) if shift is None else (shift,)
         calibration = targets[:opts.calibration_patterns]
         efficacy, shift, table = calibrate_efficacy(opts.neuron, syn, calibration, trials.D, k=opts.tolerance,
-                                                    delay_shifts_ms=shifts, **kw)
+                                                    delay_shifts_ms=shifts, simulate=simulate_fn, **kw)
         seconds["calibration"] = time.perf_counter() - start
     shift = 0.5 if shift is None else shift
-    sim = simulate_neurons(opts.neuron, syn, trials.inputs, trials.clamp, efficacy=efficacy, delay_shift_ms=shift,
-                           **kw)
+    sim = simulate_fn(opts.neuron, syn, trials.inputs, trials.clamp, efficacy=efficacy, delay_shift_ms=shift, **kw)
     seconds["simulate"] = sim.seconds
     runaway = torch.zeros(trials.inputs.shape[0], dtype=torch.bool)
     runaway[sim.stopped] = True
@@ -199,6 +237,7 @@ SIMULATORS = {
     "torch": Simulator(TorchOptions, _torch, "event-driven discrete simulator"),
     "dense": Simulator(TorchOptions, _dense, "dense discrete reference"),
     "brian2": Simulator(Brian2Options, _brian2, "Brian2 networks (discrete-equivalent or neuron models)"),
+    "torch_neurons": Simulator(TorchNeuronOptions, _torch_neurons, "torch replica of the Brian2 neuron models"),
 }
 
 

@@ -6,10 +6,12 @@ during a run and restores the user's afterwards.
 """
 from .context import COMPILE_ARGS, TARGETS, brian2_context, check_target
 from .exact import EQUATIONS, Brian2Simulation, simulate_brian2
-from .neurons import NEURON_MODELS, NeuronModel, NeuronSimulation, calibrate_efficacy, simulate_neurons
+from .neurons import (METHODS, NEURON_MODELS, NeuronModel, NeuronSimulation, calibrate_efficacy, evaluate_parameters,
+                      simulate_neurons)
 
 __all__ = [
     "brian2_context", "check_target", "TARGETS", "COMPILE_ARGS",
     "EQUATIONS", "Brian2Simulation", "simulate_brian2",
-    "NEURON_MODELS", "NeuronModel", "NeuronSimulation", "simulate_neurons", "calibrate_efficacy",
+    "NEURON_MODELS", "NeuronModel", "METHODS", "NeuronSimulation", "simulate_neurons", "calibrate_efficacy",
+    "evaluate_parameters",
 ]

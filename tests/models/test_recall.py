@@ -74,7 +74,13 @@ def test_pruned_recall_differs_and_counts_synapses(benchmark):
     ("brian2", {"device": "cuda"}, "simulator 'brian2' takes the options budget_gb, build_dir"),
     ("torch", {"device": "foo"}, "device must be 'cpu', 'cuda' or 'cuda:K'; got 'foo'"),
     ("brian2", {"target": "cuda_standalone"}, "target 'cuda_standalone' needs the brian2cuda package"),
-    ("gpu", {}, "simulator must be one of 'torch', 'dense', 'brian2'; got 'gpu'"),
+    ("gpu", {}, "simulator must be one of 'torch', 'dense', 'brian2', 'torch_neurons'; got 'gpu'"),
+    ("torch_neurons", {"target": "cython"}, "simulator 'torch_neurons' takes the options calibration_patterns, "
+                                            "delay_shift_ms, device, dt_ms, dtype, efficacy, keep_fraction, neuron, "
+                                            "noise_mV, noise_tau_ms, seed, threshold, tolerance, top_k; got target"),
+    ("torch_neurons", {"neuron": "exact"}, "neuron must be one of 'lif_current', 'lif_conductance', 'adex', "
+                                           "'izhikevich'; got 'exact'"),
+    ("torch_neurons", {"dtype": "float16"}, "dtype must be one of 'float64', 'float32'; got 'float16'"),
 ])
 def test_refusals_before_any_work(benchmark, simulator, option, message):
     P, W = benchmark
