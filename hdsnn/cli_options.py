@@ -59,7 +59,8 @@ def add_record(group, record, *, skip=(), rename=None, keep_default=True, owners
             kw = {"type": option_type(o.kind, o.optional), "choices": o.choices}
             text += "; 'none' for none" if o.optional else ""
         try:
-            group.add_argument(flag, dest=dest, default=default, help=text, **kw)
+            group.add_argument(flag, *("--" + a.replace("_", "-") for a in o.aliases), dest=dest, default=default,
+                               help=text, **kw)
         except argparse.ArgumentError:               # conflicting option string: already declared
             continue
         names.append(dest)

@@ -41,15 +41,17 @@ PATTERN_KINDS = ("bernoulli", "sparse")
 
 
 def param(default, help: str, *, minimum=None, maximum=None, open_min: bool = False, open_max: bool = False,
-          choices: tuple | None = None, unit: str | None = None, cli: bool = True):
+          choices: tuple | None = None, unit: str | None = None, cli: bool = True, aliases: tuple = ()):
     """A record field with its constraints, unit and help, as dataclass metadata.
 
     ``minimum``/``maximum`` bound numbers (``open_*``: strict); ``choices``
     lists the allowed strings; ``unit`` is the unit a float is read in (a
-    quantity is converted); ``cli=False`` keeps the field off the command line.
+    quantity is converted); ``cli=False`` keeps the field off the command line;
+    ``aliases`` are other names of its command-line flag.
     """
     spec = {"help": help, "minimum": minimum, "maximum": maximum, "open_min": open_min, "open_max": open_max,
-            "choices": None if choices is None else tuple(choices), "unit": unit, "cli": cli}
+            "choices": None if choices is None else tuple(choices), "unit": unit, "cli": cli,
+            "aliases": tuple(aliases)}
     return field(default=default, metadata={"hdsnn": spec})
 
 
@@ -69,6 +71,7 @@ class Option:
     choices: tuple | None = None
     unit: str | None = None
     cli: bool = True
+    aliases: tuple = ()
 
 
 def _kind(annotation) -> tuple[str, bool]:

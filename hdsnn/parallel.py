@@ -138,7 +138,7 @@ class DaskExecutor(Executor):
         self.cluster = None
         if address is None:
             self.cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1,
-                                                    processes=processes, dashboard_address=None)
+                                                    processes=processes, dashboard_address=":0")   # any free port: two clusters never clash
             self.client = distributed.Client(self.cluster)
         else:
             self.client = distributed.Client(address)

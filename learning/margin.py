@@ -87,6 +87,7 @@ __all__ = ["MarginConfig", "MarginResult", "margin_init", "teacher_forced_membra
 
 LOSSES = ("hinge", "squared_hinge")
 OPTIMIZERS = ("adam", "sgd", "momentum")
+INITS = ("hebbian", "zero")
 _MOMENTUM = 0.9
 _ADAM_BETAS = (0.9, 0.999)
 _ADAM_EPS = 1e-8
@@ -127,6 +128,16 @@ class MarginConfig(Record):
         converge in fewer epochs at large loads.
     seed : int
         Seed of the order of the steps (the learner draws nothing else).
+    init : {'hebbian', 'zero'}
+        Warm start when ``W0`` is not given: :func:`~hdsnn.learning.hebbian_init`
+        (good at small loads: the paper benchmark is a few epochs from it) or
+        zero weights (better at large loads, where the Hebbian weights' many
+        false positives push every weight down first).
+    trigger_steps : int or None
+        Length of the clamped trigger the constraints are written for (1 <= k <= D;
+        None: D). The free run, hence the constraints, start at step k, with the
+        context of the targets from step 0: zero violations then guarantee exact
+        recall from a trigger of k steps (``TrialConfig(trigger_steps=k)``).
     batch_patterns : int or None
         Upper bound on the patterns of one memory minibatch (None: as many as
         ``memory_gb`` allows); each step is split into such minibatches.
@@ -156,7 +167,7 @@ class MarginConfig(Record):
     """
 
     kappa: float = param(0.3, "margin: u >= theta + kappa at target spikes, <= theta - kappa elsewhere",
-                         minimum=0.0)
+                         minimum=0.0, aliases=("margin",))
     epochs: int = param(200, "maximum passes over the patterns (0: only count the warm start's violations)",
                         minimum=0)
     lr: float = param(0.01, "step size in weight units", minimum=0.0, open_min=True)
@@ -166,6 +177,9 @@ class MarginConfig(Record):
     step_patterns: int | None = param(None, "patterns per weight update (default: all, one step per epoch)",
                                       minimum=1)
     seed: int = param(0, "seed of the order in which the steps are visited", minimum=0)
+    init: str = param("hebbian", "warm start when no W0 is given: the Hebbian weights, or zero", choices=INITS)
+    trigger_steps: int | None = param(None, "the clamp the constraints are written for: the free run starts at "
+                                      "this step (default D, the recall protocol's trigger)", minimum=1)
     batch_patterns: int | None = param(None, "most patterns of one minibatch (default: as memory_gb allows)",
                                        minimum=1)
     memory_gb: float = param(4.0, "memory budget of one block (GB)", minimum=0.0, open_min=True)
@@ -228,29 +242,30 @@ class _Problem:
     beta: float
     theta: float
     reset: str
+    start: int                  # the clamp's length: the free run, and the constraints, start here
 
     @classmethod
-    def make(cls, targets: torch.Tensor, D: int, net: NetworkConfig) -> "_Problem":
+    def make(cls, targets: torch.Tensor, D: int, net: NetworkConfig, start: int | None = None) -> "_Problem":
         M, N, T = targets.shape
         mu, i, t = (x.numpy() for x in torch.nonzero(targets, as_tuple=True))
-        return cls(mu, i, t, M, N, T, D, net.beta, net.theta, net.reset)
+        return cls(mu, i, t, M, N, T, D, net.beta, net.theta, net.reset, D if start is None else start)
 
     def context_nnz(self) -> np.ndarray:
         """Non-zero entries of each pattern's context, ``(M,)``."""
         d = np.arange(1, self.D + 1)
         t = self.t[:, None] + d[None, :]
-        keep = ((t >= self.D) & (t < self.T)).sum(1)
+        keep = ((t >= self.start) & (t < self.T)).sum(1)
         return np.bincount(self.mu, weights=keep, minlength=self.M).astype(np.int64)
 
     def context(self, lo: int, hi: int, dtype) -> sp.csr_matrix:
-        """Context of patterns ``lo .. hi-1``: CSR ``((hi-lo)(T-D), N D)``, rows pattern-major, sorted."""
-        L, D = self.T - self.D, self.D
+        """Context of patterns ``lo .. hi-1``: CSR ``((hi-lo)(T-start), N D)``, rows pattern-major, sorted."""
+        L, D, start = self.T - self.start, self.D, self.start
         sel = (self.mu >= lo) & (self.mu < hi)
         mu, i, t0 = self.mu[sel], self.i[sel], self.t[sel]
         d = np.arange(1, D + 1)
         t = t0[:, None] + d[None, :]
-        keep = (t >= D) & (t < self.T)
-        rows = ((mu[:, None] - lo) * L + t - D)[keep]
+        keep = (t >= start) & (t < self.T)
+        rows = ((mu[:, None] - lo) * L + t - start)[keep]
         cols = (i[:, None] * D + d[None, :] - 1)[keep]
         C = sp.csr_matrix((np.ones(rows.size, dtype=dtype), (rows, cols)), shape=((hi - lo) * L, self.N * D))
         C.sum_duplicates()                      # canonical: sorted columns in each row (a fixed order of sums)
@@ -324,28 +339,28 @@ class _Sparse:
                                  part.ravel(), target.reshape(-1))
 
 
-def _membrane(I: torch.Tensor, s: torch.Tensor, D: int, beta: float, theta: float, reset: str) -> torch.Tensor:
-    """Teacher-forced membrane over the free run: ``I`` ``(B, L, n)`` currents at ``t = D..T-1``,
+def _membrane(I: torch.Tensor, s: torch.Tensor, start: int, beta: float, theta: float, reset: str) -> torch.Tensor:
+    """Teacher-forced membrane over the free run: ``I`` ``(B, L, n)`` currents at ``t = start..T-1``,
     ``s`` bool ``(B, T, n)`` the neurons' own targets; returns ``u`` ``(B, L, n)``.
 
     Each step is :func:`hdsnn.models.simulate.lif_step` with the target spikes of the
-    previous step, started from the clamped state (``u = 0``) at ``t = D-1``.
+    previous step, started from the clamped state (``u = 0``) at ``t = start-1`` (``start >= 1``).
     """
     u = torch.empty_like(I)
     prev = torch.zeros_like(I[:, 0])
     for k in range(I.shape[1]):
-        prev, _ = lif_step(prev, s[:, D + k - 1], I[:, k], beta, theta, reset)
+        prev, _ = lif_step(prev, s[:, start + k - 1], I[:, k], beta, theta, reset)
         u[:, k] = prev
     return u
 
 
-def _adjoint(g: torch.Tensor, s: torch.Tensor, D: int, beta: float, reset: str) -> torch.Tensor:
+def _adjoint(g: torch.Tensor, s: torch.Tensor, start: int, beta: float, reset: str) -> torch.Tensor:
     """Reverse recurrence of :func:`_membrane`: ``lam(t) = g(t) + a(t+1) lam(t+1)``, no carry into the clamp."""
     lam = torch.empty_like(g)
     nxt = torch.zeros_like(g[:, 0])
     zero = torch.zeros_like(nxt)
     for k in range(g.shape[1] - 1, -1, -1):
-        carry = torch.where(s[:, D + k], zero, nxt) if reset == "zero" else nxt
+        carry = torch.where(s[:, start + k], zero, nxt) if reset == "zero" else nxt
         nxt = g[:, k] + beta * carry
         if k % _FLUSH_EVERY == 0:               # beta^k decays into subnormals, 10-100x slower to add
             nxt = torch.where(nxt.abs() < _TINY, zero, nxt)
@@ -416,7 +431,7 @@ class _Block:
         """Violations ``(n,)``, hinge sums ``(n,)`` and (``grad``) ``sum_mu lam C`` ``(N D, n)`` of rows ``R``
         over the given steps (default: all patterns)."""
         p = self.p
-        L = p.T - p.D
+        L = p.T - p.start
         n = R.numel()
         X = Wt if n == Wt.shape[1] else Wt[:, R].contiguous()            # (N D, n)
         counts = torch.zeros(n, dtype=torch.int64, device=Wt.device)
@@ -427,14 +442,14 @@ class _Block:
             for lo, hi, ctx, own_all in self.steps[k]:
                 own = own_all if n == own_all.shape[2] else own_all[:, :, R]   # (B, T, n)
                 I = ctx.current(X).reshape(hi - lo, L, n)
-                u = _membrane(I, own, p.D, p.beta, p.theta, p.reset)
-                c, h, g = _constraints(u, own[:, p.D:], p.theta, kappa, loss, grad)
+                u = _membrane(I, own, p.start, p.beta, p.theta, p.reset)
+                c, h, g = _constraints(u, own[:, p.start:], p.theta, kappa, loss, grad)
                 counts += c
                 hsum += h
                 if keep_u:
                     us.append(u)
                 if grad:
-                    lam = _adjoint(g, own, p.D, p.beta, p.reset)
+                    lam = _adjoint(g, own, p.start, p.beta, p.reset)
                     ctx.accumulate(acc, lam.reshape((hi - lo) * L, n))
         return counts, hsum, acc, us
 
@@ -474,12 +489,13 @@ class _Optimizer:
         if self.mask is not None:
             g.mul_(self.mask if whole else self.mask[:, cols])
         self.k[cols.cpu()] += 1
+        # the same operations on the whole block and on a copy of some columns: the same bits
         if cfg.optimizer == "sgd":
-            w = w.sub_(g, alpha=cfg.lr) if whole else w - cfg.lr * g
+            w.sub_(g, alpha=cfg.lr)
         elif cfg.optimizer == "momentum":
             m = self.m1 if whole else self.m1[:, cols]
             m.mul_(_MOMENTUM).add_(g)
-            w = w.sub_(m, alpha=cfg.lr) if whole else w - cfg.lr * m
+            w.sub_(m, alpha=cfg.lr)
             if not whole:
                 self.m1[:, cols] = m
         else:
@@ -586,7 +602,7 @@ def _itemsize(dtype) -> int:
 def _block_bytes(problem: _Problem, nb: int, batch: int, itemsize: int, adam: bool, masked: bool) -> int:
     """Bytes one block of ``nb`` rows needs with minibatches of ``batch`` patterns (an upper estimate)."""
     N, D, T, M = problem.N, problem.D, problem.T, problem.M
-    L = T - D
+    L = T - problem.start
     row = N * D * nb
     fixed = row * itemsize * (1 + 2 * adam + 4) + row * masked      # W, Adam moments, X, acc, g, step; mask
     fixed += 2 * int(problem.context_nnz().sum()) * (itemsize + 8) + (M * (L + 1) + N * D) * 8   # contexts, C^T
@@ -635,7 +651,7 @@ def margin_init(targets, D: int = 41, config: MarginConfig | None = None, *, net
     net : NetworkConfig, optional
         ``beta``, ``theta`` and ``reset`` are read from it (N and D come from the targets).
     W0 : float tensor ``(N, N, D)``, optional
-        Warm start (default: :func:`~hdsnn.learning.hebbian_init` with the net's beta).
+        Warm start (default: as ``config.init`` says, the Hebbian weights with the net's beta or zero).
     mask : bool tensor ``(N, N, D)``, optional
         Synapses that exist; the others stay exactly 0.
     executor : None, str, int or Executor
@@ -669,10 +685,12 @@ def margin_init(targets, D: int = 41, config: MarginConfig | None = None, *, net
     M, N, T = targets.shape
     mask = _check_mask(mask, N, D)
     if W0 is None:
-        W0 = hebbian_init(targets, D=D, beta=net.beta)
+        W0 = hebbian_init(targets, D=D, beta=net.beta) if cfg.init == "hebbian" else torch.zeros(N, N, D)
     if mask is not None:
         W0 = torch.where(mask, W0, torch.zeros_like(W0))
-    problem = _Problem.make(targets, D, net)
+    if cfg.trigger_steps is not None and cfg.trigger_steps > D:
+        raise ValueError(f"trigger_steps must be in [1, D={D}]; got {cfg.trigger_steps}")
+    problem = _Problem.make(targets, D, net, cfg.trigger_steps)
     nb = min(cfg.block_size or N, N)
     batch = _plan(problem, cfg, nb, _itemsize(W0.dtype), mask is not None)
     W_flat = W0.reshape(N, N * D)
@@ -706,16 +724,26 @@ def _history(parts) -> list:
     return out
 
 
-def _whole(targets, D, net, W):
-    problem = _Problem.make(targets, D, net)
+def _start(trigger_steps, D):
+    if trigger_steps is None:
+        return D
+    k = check_int("trigger_steps", trigger_steps, minimum=1)
+    if k > D:
+        raise ValueError(f"trigger_steps must be in [1, D={D}]; got {k}")
+    return k
+
+
+def _whole(targets, D, net, W, trigger_steps=None):
+    problem = _Problem.make(targets, D, net, _start(trigger_steps, D))
     block = _Block(problem, 0, problem.N, problem.M, problem.M, W.dtype, torch.device("cpu"))
     return problem, block, W.reshape(problem.N, problem.N * D).T.contiguous()
 
 
-def teacher_forced_membrane(W, targets, D: int = 41, net: NetworkConfig | None = None) -> torch.Tensor:
+def teacher_forced_membrane(W, targets, D: int = 41, net: NetworkConfig | None = None, *,
+                            trigger_steps: int | None = None) -> torch.Tensor:
     """The membrane ``u`` ``(M, N, T)`` of the recall protocol when the spikes are the targets.
 
-    Zero over the clamped window ``t < D``; for ``t >= D`` the recurrence of the
+    Zero over the clamped window ``t < k`` (``k = trigger_steps``, default D); for ``t >= k`` the recurrence of the
     module docstring (the simulator's :func:`~hdsnn.models.simulate.lif_step`
     fed with the target spikes). Computed from the sparse contexts.
 
@@ -727,21 +755,21 @@ def teacher_forced_membrane(W, targets, D: int = 41, net: NetworkConfig | None =
     [0.0, 0.0, 0.0, 1.5, 1.0499999523162842, 0.73499995470047]
     """
     targets, D, net, W = _inputs(targets, D, net, W)
-    problem, block, Wf = _whole(targets, D, net, W)
+    problem, block, Wf = _whole(targets, D, net, W, trigger_steps)
     R = torch.arange(problem.N)
     *_, us = block.evaluate(Wf, R, 0.0, "hinge", grad=False, keep_u=True)
     u = torch.zeros(problem.M, problem.N, problem.T, dtype=W.dtype)
-    u[:, :, D:] = torch.cat(us).permute(0, 2, 1)
+    u[:, :, problem.start:] = torch.cat(us).permute(0, 2, 1)
     return u
 
 
 def count_violations(W, targets, D: int = 41, net: NetworkConfig | None = None, kappa: float = 0.3, *,
-                     per_neuron: bool = False):
+                     per_neuron: bool = False, trigger_steps: int | None = None):
     """Teacher-forced margin constraints that ``W`` violates.
 
     Returns the total (int), or the int64 counts per postsynaptic neuron ``(N,)``
     with ``per_neuron=True``. Zero (with ``kappa > 0``) means that recall from
-    the clamped cue reproduces every target.
+    the clamped cue (of ``trigger_steps`` steps, default D) reproduces every target.
 
     Examples
     --------
@@ -752,7 +780,7 @@ def count_violations(W, targets, D: int = 41, net: NetworkConfig | None = None, 
     """
     kappa = check_real("kappa", kappa, 0.0)
     targets, D, net, W = _inputs(targets, D, net, W)
-    problem, block, Wf = _whole(targets, D, net, W)
+    problem, block, Wf = _whole(targets, D, net, W, trigger_steps)
     counts, *_ = block.evaluate(Wf, torch.arange(problem.N), kappa, "hinge", grad=False)
     return counts if per_neuron else int(counts.sum())
 

@@ -150,5 +150,10 @@ def test_margin_from_the_command_line(tmp_path, capsys):
                  "--kappa", "0.2", "--lr", "0.05", "--epochs", "100"]) == 0
     W, meta = load_weights(w)
     assert meta["method"] == "margin" and meta["options"]["kappa"] == 0.2 and meta["violations"] == 0
+    assert main(["init", "--patterns", str(pat), "--out", str(w), "--D", "7", "--method", "margin",       # the alias
+                 "--margin", "0.25", "--init", "zero", "--optimizer", "sgd", "--lr", "0.3", "--step-patterns", "1",
+                 "--epochs", "100"]) == 0
+    W, meta = load_weights(w)
+    assert meta["options"]["kappa"] == 0.25 and meta["options"]["init"] == "zero" and meta["violations"] == 0
     assert main(["init", "--patterns", str(pat), "--out", str(w), "--method", "hebbian", "--kappa", "1"]) == 2
     assert "--kappa do(es) not apply to --method 'hebbian'" in capsys.readouterr().err

@@ -51,10 +51,13 @@ def test_scans_quick(tmp_path):
 
 
 def test_capacity_quick(tmp_path):
-    assert main(["paper", "capacity", "--quick", "--methods", "hebbian", "--out", str(tmp_path)]) == 0
+    assert main(["paper", "capacity", "--quick", "--methods", "hebbian,margin", "--out", str(tmp_path)]) == 0
     rows = json.loads((tmp_path / "capacity_quick.json").read_text())["rows"]
-    cap = {(r["N"], r["D"]): r["capacity"] for r in rows}
-    assert cap[(128, 21)] > cap[(64, 21)]                         # more neurons, more patterns
+    cap = {(r["method"], r["N"], r["D"]): r["capacity"] for r in rows}
+    assert cap[("hebbian", 128, 21)] > cap[("hebbian", 64, 21)]   # more neurons, more patterns
+    assert cap[("margin", 64, 21)] > cap[("hebbian", 64, 21)]     # margin learning stores more
+    for r in rows:
+        assert r["fraction_of_bound"] == r["capacity"] / r["gardner_M_max"] and 0 <= r["fraction_of_bound"] < 1
     for r in rows:                                                # the capacity passed, one more did not
         f1 = {int(k): v for k, v in r["f1_by_M"].items()}
         if r["capacity"]:
@@ -185,8 +188,11 @@ def test_margin_robustness_quick(tmp_path):
     assert main(["paper", "margin_robustness", "--quick", "--out", str(tmp_path)]) == 0
     res = json.loads((tmp_path / "margin_robustness_quick.json").read_text())
     rows = res["rows"]
-    assert set(rows) == {"hebbian", "margin kappa=0.1", "margin kappa=0.5"}
+    short = "margin kappa=0.3, trigger 10"                       # round(20 * 21 / 41) steps at D=21
+    assert set(rows) == {"hebbian", "margin kappa=0.1", "margin kappa=0.5", short}
     assert rows["margin kappa=0.1"]["violations"] == 0 and rows["margin kappa=0.1"]["f1"]["clean"] == 1.0
+    # constraints written for the short trigger: zero violations, so recall from it is exact
+    assert rows[short]["violations"] == 0 and rows[short]["f1"]["trigger 10 steps"] == 1.0
     assert rows["hebbian"]["violations"] is None
     assert all(0.0 <= f <= 1.0 for row in rows.values() for f in row["f1"].values())
     assert (tmp_path / "margin_robustness_quick.png").exists()

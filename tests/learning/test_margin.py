@@ -4,7 +4,7 @@ import re
 import pytest
 import torch
 
-from hdsnn.config import NetworkConfig
+from hdsnn.config import NetworkConfig, TrialConfig
 from hdsnn.learning import dense_context, hebbian_init
 from hdsnn.learning.margin import (MarginConfig, count_violations, margin_init, margin_loss,
                                    teacher_forced_membrane)
@@ -126,6 +126,39 @@ def test_zero_violations_guarantee_exact_recall(patterns, reset):
     assert res.W.dtype == torch.float32 and res.W.shape == (N, N, D)
 
 
+STEPS = dict(kappa=0.2, epochs=300, lr=0.3, optimizer="sgd", step_patterns=3)
+
+
+def test_perceptron_steps_from_zero_guarantee_exact_recall(patterns):
+    # minibatch steps (3 patterns, a seeded order) from W = 0: a neuron stops after a clean epoch
+    res = margin_init(patterns, D, MarginConfig(**STEPS), W0=torch.zeros(N, N, D))
+    assert res.violations == 0 == count_violations(res.W, patterns, D, kappa=0.2)
+    tr = make_trials(patterns, D)
+    assert torch.equal(tr.extract(simulate(res.W, tr.inputs, tr.clamp).raster), patterns)
+    assert res.history[0]["violations"] > 100 and res.history[-1]["violations"] == 0
+
+
+@pytest.mark.parametrize("k", [1, 6])
+def test_constraints_for_a_shorter_trigger_guarantee_recall_from_it(patterns, k):
+    res = margin_init(patterns, D, MarginConfig(**STEPS, trigger_steps=k), W0=torch.zeros(N, N, D))
+    assert res.violations == 0 == count_violations(res.W, patterns, D, kappa=0.2, trigger_steps=k)
+    tr = make_trials(patterns, D, TrialConfig(trigger_steps=k))
+    assert torch.equal(tr.extract(simulate(res.W, tr.inputs, tr.clamp).raster), patterns)
+    # the membrane constrained is the simulator's under teacher forcing from step k
+    u = teacher_forced_membrane(res.W, patterns, D, trigger_steps=k)
+    assert torch.equal(u[:, :, :k], torch.zeros_like(u[:, :, :k])) and bool((u[:, :, k:] != 0).any())
+    # weights written for the full trigger do not carry the early free-run steps
+    full = margin_init(patterns, D, MarginConfig(**STEPS), W0=torch.zeros(N, N, D))
+    assert count_violations(full.W, patterns, D, kappa=0.2, trigger_steps=k) > 0
+
+
+def test_trigger_steps_longer_than_the_delays_is_refused(patterns):
+    with pytest.raises(ValueError, match=re.escape(f"trigger_steps must be in [1, D={D}]; got {D + 1}")):
+        margin_init(patterns, D, MarginConfig(trigger_steps=D + 1))
+    with pytest.raises(ValueError, match=re.escape("trigger_steps must be >= 1; got 0")):
+        count_violations(torch.zeros(N, N, D), patterns, D, trigger_steps=0)
+
+
 def test_nonzero_violations_are_reported_and_recall_is_not_exact(patterns):
     net = NetworkConfig(N=N, D=D)
     for epochs in (0, 5):
@@ -166,6 +199,17 @@ def test_blocks_and_minibatches_give_identical_weights(patterns, reference, opti
     assert torch.equal(res.W, reference.W)
     assert torch.equal(res.violations_per_neuron, reference.violations_per_neuron)
     assert [h["violations"] for h in res.history] == [h["violations"] for h in reference.history]
+
+
+def test_steps_give_identical_weights_whatever_the_partition(patterns):
+    cfg = {**PARTITION, "optimizer": "sgd", "lr": 0.3, "step_patterns": 4}
+    ref = margin_init(patterns, D, MarginConfig(**cfg), W0=torch.zeros(N, N, D))
+    assert ref.violations > 0 and ref.history[-1]["violations"] < ref.history[0]["violations"]
+    for options in (dict(block_size=20), dict(batch_patterns=3), dict(block_size=24, batch_patterns=2)):
+        res = margin_init(patterns, D, MarginConfig(**cfg, **options), W0=torch.zeros(N, N, D))
+        assert torch.equal(res.W, ref.W) and res.history == ref.history
+    other = margin_init(patterns, D, MarginConfig(**cfg, seed=1), W0=torch.zeros(N, N, D))
+    assert not torch.equal(other.W, ref.W)                      # the seed orders the steps
 
 
 @pytest.mark.slow
