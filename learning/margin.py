@@ -39,16 +39,28 @@ the same restarts, ``lam(t) = dh/du(t) + a(t+1) lam(t+1)`` with
 across the end of the clamp, and ``dL/dW_flat = lam C / M + l2 W`` (a sparse
 product). The hinge is the convex surrogate of the violation count; its
 subgradient is non-zero only at violated constraints, so the work per epoch
-follows the violations. Adam (default, or plain gradient steps ``'sgd'``: a
-margin perceptron) minimises it from the warm start (the Hebbian weights by
-default). The goal is feasibility, so a neuron whose constraints all hold is
-stopped: it is not updated again (its weights are then a feasible point of
-its own problem) and is not evaluated again.
+follows the violations. Adam (default), plain subgradient steps (``'sgd'``: a
+margin perceptron) or heavy-ball momentum minimise it from the warm start (the
+Hebbian weights by default, or zero), one step per ``step_patterns`` patterns
+(default all: one full-batch step per epoch), the steps visited in a seeded
+random order. A neuron takes a step only where it violates a constraint of
+that step's patterns (an update on mistakes), so a neuron without violations
+over a whole epoch kept its weights through it: its counts are exact, its
+weights a feasible point of its own problem, and it is stopped (not updated
+or evaluated again). The history counts, per epoch, the violations met during
+it (for full-batch steps: those of the weights at its start).
+
+Measured choices (``paper/RESULTS.md``): from the Hebbian start, Adam reaches
+zero violations on the paper benchmark in a few epochs; at large loads the
+Hebbian start's many false positives push every weight down first, and
+perceptron steps of 8 patterns from zero weights converge in far fewer epochs
+than Adam (which stalls there). ``trigger_steps`` writes the constraints for a
+shorter clamp, so that recall from that trigger is guaranteed instead.
 
 Each neuron's problem involves only its row of W, and every operation here is
 row-wise (the sparse products accumulate every output column in the same
-order, whatever the other columns; Adam is elementwise; stopping is per
-neuron), so the rows can be learned in blocks of postsynaptic neurons on any
+order, whatever the other columns; the optimisers are elementwise; steps and
+stopping are per neuron), so the rows can be learned in blocks of postsynaptic neurons on any
 :mod:`hdsnn.parallel` executor and the weights are bit-identical whatever the
 executor, the block size and the pattern minibatches (``memory_gb``) on CPU.
 The dense ``(M (T-D)) x (N D)`` feature matrix is never formed: each pattern

@@ -26,7 +26,7 @@ Gardner's bound ``alpha_c(p_A, kappa) N D / (T - D)``
 gives the fraction of it reached (kappa = 0).
 
 Run: ``python -m paper.capacity [--quick] [--methods hebbian,lstsq,bptt,margin]``
-(rows of the methods not run are kept from an existing ``capacity.json``);
+(rows of the points not run are kept from an existing ``capacity.json``);
 full mode measured at 1132 s (19 min) with ``--jobs 2`` on 2 cores shared
 with another full run. Writes
 ``paper/results/capacity.json`` and ``capacity.png/.svg``.
@@ -188,20 +188,24 @@ def main(argv=None) -> dict:
               f"({100 * r['fraction_of_bound']:.1f} % of Gardner's {r['gardner_M_max']:.0f})")
     rows += [dict(r, sweep="D") for r in rows if r["N"] == N0 and r["D"] == D0 and r["search"] == "bisection"]
     tag = "_quick" if args.quick else ""
-    rows = _kept_rows(Path(args.out) / f"capacity{tag}.json", methods) + rows
+    rows = _kept_rows(Path(args.out) / f"capacity{tag}.json", {_key(r) for r in rows}) + rows
     save_figure(figure(rows, p_A, N0, D0), f"{args.out}/capacity{tag}")
     out = {"threshold": THRESHOLD, "rows": rows}
     save(args.out, f"capacity{tag}", out, started)
     return out
 
 
-def _kept_rows(path: Path, methods) -> list:
-    """Rows of an earlier run for the methods not run now (so that one method can be redone alone)."""
+def _key(row) -> tuple:
+    return row["method"], row["N"], row["D"], row["p_A"], row["sweep"]
+
+
+def _kept_rows(path: Path, redone) -> list:
+    """Rows of an earlier run for the points not run now (so that one method or size can be redone alone)."""
     if not path.exists():
         return []
     kept = []
     for r in json.loads(path.read_text())["rows"]:
-        if r["method"] in methods:
+        if _key(r) in redone:
             continue
         bound = max_patterns(r["N"], r["D"], r["T"], r["p_A"])
         # rows written before the margin learner was added were bisected and scored on 32 patterns
