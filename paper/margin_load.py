@@ -9,7 +9,9 @@ all M patterns. Peak memory is the largest resident set of this process and
 its worker processes together, sampled every 0.5 s.
 
 Run: ``python -m paper.margin_load --N 1024 --M 1024 [--max-seconds 3000]``;
-writes ``paper/results/margin_load_N{N}_M{M}.json``.
+writes ``paper/results/margin_load_N{N}_M{M}.json`` (``--quick``: N=128, M=32,
+T=300, D=21, p_A=5e-3, seconds; ``..._quick.json``). Peak memory needs psutil
+(installed with the ``dask`` extra).
 """
 from __future__ import annotations
 
@@ -64,7 +66,7 @@ def main(argv=None) -> dict:
     p.add_argument("--max-seconds", type=float, default=3000.0, help="time budget of each block (s)")
     args = p.parse_args(argv)
     started = time.perf_counter()
-    N, M, T, D, p_A = args.N, args.M, 1000, 41, 1e-3
+    N, M, T, D, p_A = (128, 32, 300, 21, 5e-3) if args.quick else (args.N, args.M, 1000, 41, 1e-3)
     targets = bernoulli_patterns(M, N, T, p_A, seed=0)
     cfg = MarginConfig(**{**MARGIN, "epochs": 200, "max_seconds": args.max_seconds,
                           "block_size": -(-N // args.workers), "memory_gb": 3.0})
@@ -84,7 +86,7 @@ def main(argv=None) -> dict:
            "learn_s": learn_s, "epochs_run": res.epochs_run, "violations": res.violations,
            "history": res.history, "peak_gb_learning": peak_learn, "peak_gb": mem.peak, "recall_s": recall_s,
            "pooled": pooled, "runaway_trials": int(rec.runaway.sum())}
-    save(args.out, f"margin_load_N{N}_M{M}", out, started)
+    save(args.out, f"margin_load_N{N}_M{M}" + ("_quick" if args.quick else ""), out, started)
     return out
 
 

@@ -184,6 +184,14 @@ def test_stdp_compare_quick(tmp_path):
     assert (tmp_path / "stdp_compare_quick.png").exists() and (tmp_path / "stdp_compare_quick.svg").exists()
 
 
+@pytest.mark.slow
+def test_margin_load_quick(tmp_path):
+    assert main(["paper", "margin_load", "--quick", "--out", str(tmp_path)]) == 0
+    res = json.loads((tmp_path / "margin_load_N128_M32_quick.json").read_text())
+    assert res["violations"] == 0 and res["pooled"]["f1"] == 1.0 and res["workers"] == 2
+    assert res["peak_gb"] >= res["peak_gb_learning"] > 0 and res["history"][-1]["violations"] == 0
+
+
 def test_margin_robustness_quick(tmp_path):
     assert main(["paper", "margin_robustness", "--quick", "--out", str(tmp_path)]) == 0
     res = json.loads((tmp_path / "margin_robustness_quick.json").read_text())
