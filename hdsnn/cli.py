@@ -24,7 +24,8 @@ __all__ = ["main", "build_parser", "PAPER_SCRIPTS"]
 
 #: The scripts of paper/ runnable as ``hdsnn paper NAME``.
 PAPER_SCRIPTS = ("robustness", "sequential", "scans", "capacity", "methods", "biophysical", "gain_scan",
-                 "bptt_train", "motif_example", "polychrony_compare", "stdp_compare", "margin_robustness")
+                 "bptt_train", "motif_example", "polychrony_compare", "stdp_compare", "margin_robustness",
+                 "margin_neurons")
 INIT_METHODS = ("hebbian", "lstsq", "margin")
 TRAIN_METHODS = ("bptt", "stdp")
 SIM_RENAME = {"seed": "brian2_seed"}
