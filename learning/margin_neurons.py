@@ -57,8 +57,9 @@ spike, hence every arrival it causes downstream, and the errors compound).
 **Guarantee.** If every constraint holds with ``kappa, kappa_rise >= 0`` and
 ``kappa_spike > 0`` (and the float rounding between this computation and the
 simulator's is below the margins), the closed-loop replica started from the
-trigger reproduces every target spike at its step ``t S``, with no other
-spike. Proof by induction over the steps ``n >= n_f``: suppose the network's
+trigger (the default trial: no pretime, the cue clamped for ``trigger_steps``
+ms, no noise; ``efficacy=1``, the same ``delay_shift_ms``, ``dt_ms`` and beta)
+reproduces every target spike at its step ``t S``, with no other spike. Proof by induction over the steps ``n >= n_f``: suppose the network's
 spikes before ``n`` are the targets' (true at ``n_f``: no neuron can spike
 while clamped, and the trigger's spikes are the targets'). Then every arrival
 before ``n`` is the teacher-forced one, so every neuron's ``Y(n)``, last
@@ -86,9 +87,9 @@ as one: they share the learned weight equally.
 
 **Hard targets.** A target spike at the first integrating step after a
 restart (bin ``t`` right after a spike of the same neuron in bin ``t - 1``,
-whose refractory period of 1 ms ends exactly there, or the first bin after the
-clamp) must be reached in one step from the held value, ``c Y >= 1 +
-kappa_spike`` from the current alone: many coincident arrivals. Small networks
+whose refractory period of 1 ms ends exactly there) must be reached in one step
+from the held value, ``c Y >= 1 + kappa_spike`` from the current alone, and one
+in the first bin after the clamp in two steps from rest: many coincident arrivals. Small networks
 (few presynaptic neurons) often cannot; the learner then stops with a few
 violations, and a few violations cost much more than their number in the
 closed loop (each wrong spike moves every arrival it causes).

@@ -174,6 +174,10 @@ def test_brian2_recalls_the_learned_weights():
     r = recall(res.W, P, simulator="brian2", target="numpy", tolerance=0, **res.recall_options)
     assert r.scores.pooled()["f1"] == 1.0
     assert replay(res, P, simulator="brian2", tolerance=0).pooled()["f1"] == 1.0
+    syn, d = random_synapses(40, 10, synapses_per_pair=10, delays=DelayDistribution("uniform", 1.0, 10.0))
+    real = neuron_margin_init(P, syn, NeuronMarginConfig(lr=0.05), delays_ms=d, progress=False)
+    assert real.violations == 0
+    assert replay(real, P, simulator="brian2", tolerance=0).pooled()["f1"] == 1.0      # real-valued delays
 
 
 def test_bad_inputs():
