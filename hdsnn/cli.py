@@ -25,7 +25,7 @@ __all__ = ["main", "build_parser", "PAPER_SCRIPTS"]
 #: The scripts of paper/ runnable as ``hdsnn paper NAME``.
 PAPER_SCRIPTS = ("robustness", "sequential", "scans", "capacity", "methods", "biophysical", "gain_scan",
                  "bptt_train", "motif_example", "polychrony_compare", "stdp_compare", "margin_robustness",
-                 "margin_load")
+                 "margin_load", "margin_neurons")
 INIT_METHODS = ("hebbian", "lstsq", "margin")
 TRAIN_METHODS = ("bptt", "stdp")
 SIM_RENAME = {"seed": "brian2_seed"}

@@ -4,7 +4,7 @@ Examples
 --------
 >>> from hdsnn.learning import learn, LEARNERS
 >>> sorted(LEARNERS)
-['bptt', 'hebbian', 'lstsq', 'margin', 'stdp']
+['bptt', 'hebbian', 'lstsq', 'margin', 'margin_neurons', 'stdp']
 """
 from .context import check_patterns, context_matrix, deconvolved_target, dense_context
 from .hebbian import DEFAULT_GAIN, hebbian_init, hebbian_init_dense, hebbian_scale, masked_hebbian_init
@@ -15,6 +15,7 @@ from .bptt import TrainConfig, TrainResult, f1_loss, f1_loss_from_counts, learni
 from .stdp import STDPConfig, stdp_closed_form, stdp_event_loop
 from .stdp_brian2 import stdp_brian2
 from .margin import MarginConfig, MarginResult, count_violations, margin_init, margin_loss, teacher_forced_membrane
+from .margin_neurons import NeuronMarginConfig, NeuronMarginResult, neuron_margin_init, neuron_membrane, neuron_violations, replay
 from .learn import LEARNERS, HebbianOptions, Learned, LstsqOptions, StdpOptions, learn
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "TrainConfig", "TrainResult", "train", "f1_loss", "f1_loss_from_counts", "learning_rate",
     # margin learning
     "MarginConfig", "MarginResult", "margin_init", "teacher_forced_membrane", "count_violations", "margin_loss",
+    "NeuronMarginConfig", "NeuronMarginResult", "neuron_margin_init", "neuron_membrane", "neuron_violations", "replay",
     # STDP
     "STDPConfig", "stdp_closed_form", "stdp_event_loop", "stdp_brian2",
 ]

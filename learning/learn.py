@@ -6,15 +6,17 @@ connectivity mask. Each declares its options as a frozen record
 (:class:`hdsnn.config.Record`), so that the command line and the checks come
 from one declaration, and every learner returns the same :class:`Learned`.
 
-=========  ====================================================  ==============================
-method     what it does                                          options record
-=========  ====================================================  ==============================
-hebbian    analytic STDP-equivalent rule, from spike pairs        :class:`HebbianOptions`
-lstsq      minimum-norm least squares (block CGLS)                :class:`LstsqOptions`
-margin     teacher-forced margin constraints (convex, per neuron)  :class:`~hdsnn.learning.MarginConfig`
-bptt       closed-loop surrogate-gradient BPTT                    :class:`~hdsnn.learning.TrainConfig`
-stdp       pair-based STDP on the delayed synapses (torch/Brian2)  :class:`StdpOptions`
-=========  ====================================================  ==============================
+==============  ====================================================  =====================================
+method          what it does                                          options record
+==============  ====================================================  =====================================
+hebbian         analytic STDP-equivalent rule, from spike pairs        :class:`HebbianOptions`
+lstsq           minimum-norm least squares (block CGLS)                :class:`LstsqOptions`
+margin          teacher-forced margin constraints (convex, per neuron)  :class:`~hdsnn.learning.MarginConfig`
+margin_neurons  the same in the dynamics of the ``lif_current`` model  :class:`~hdsnn.learning.NeuronMarginConfig`
+                at dt = 0.1 ms (recall with ``details['recall_options']``)
+bptt            closed-loop surrogate-gradient BPTT                    :class:`~hdsnn.learning.TrainConfig`
+stdp            pair-based STDP on the delayed synapses (torch/Brian2)  :class:`StdpOptions`
+==============  ====================================================  =====================================
 
 Examples
 --------
@@ -43,6 +45,7 @@ from .bptt import TrainConfig, train
 from .hebbian import DEFAULT_GAIN, check_weight_memory, hebbian_init, masked_hebbian_init
 from .least_squares import LSTSQ_GAIN, least_squares_init
 from .margin import MarginConfig, margin_init
+from .margin_neurons import NeuronMarginConfig, neuron_margin_init
 from .stdp import STDPConfig, check_stdp_inputs, mask_density, stdp_closed_form, stdp_event_loop
 from .stdp_brian2 import stdp_brian2
 
@@ -157,6 +160,14 @@ def _margin(targets, net, mask, W0, opts, progress, *, executor=None):
                                       "neurons_violating": int((result.violations_per_neuron > 0).sum())}
 
 
+def _margin_neurons(targets, net, mask, W0, opts, progress, *, executor=None):
+    result = neuron_margin_init(targets, None, opts, D=net.D, mask=mask, W0=W0, net=net, executor=executor,
+                                progress=progress)
+    return result.W, result.history, {"violations": result.violations, "epochs": result.epochs_run,
+                                      "neurons_violating": int((result.violations_per_neuron > 0).sum()),
+                                      "recall_options": result.recall_options}
+
+
 def _stdp(targets, net, mask, W0, opts, progress):
     rule = replace(opts.rule(), beta=net.beta)
     raster, D, rule, mask = check_stdp_inputs(targets, net.D, rule, mask)
@@ -176,6 +187,8 @@ LEARNERS = {
     "hebbian": Learner(HebbianOptions, _hebbian, "analytic Hebbian (STDP-equivalent) rule"),
     "lstsq": Learner(LstsqOptions, _lstsq, "exact minimum-norm least squares"),
     "margin": Learner(MarginConfig, _margin, "teacher-forced convex margin learning"),
+    "margin_neurons": Learner(NeuronMarginConfig, _margin_neurons,
+                              "teacher-forced margin learning in a continuous-time neuron (lif_current)"),
     "bptt": Learner(TrainConfig, _bptt, "closed-loop surrogate-gradient BPTT"),
     "stdp": Learner(StdpOptions, _stdp, "online pair-based STDP"),
 }
@@ -198,13 +211,13 @@ def learn(targets, method: str = "hebbian", *, D: int | None = None, net: Networ
     mask : bool array ``(N, N, D)``, optional
         Synapses that exist; the others stay 0 (not for ``lstsq``).
     W0 : float array ``(N, N, D)``, optional
-        Initial weights (``bptt`` and ``margin``; their default: the Hebbian weights).
+        Initial weights (``bptt`` and ``margin``, default the Hebbian weights; ``margin_neurons`` with ``init='synapses'``).
     progress : bool or None
         Progress bar (None: on a terminal only).
     out, resume :
         Run folder and resumption of ``bptt`` (checkpoint, history, figure).
     executor : None, str, int or Executor
-        Where ``margin`` runs its blocks of neurons (:func:`hdsnn.parallel.get_executor`).
+        Where ``margin`` and ``margin_neurons`` run their blocks of neurons (:func:`hdsnn.parallel.get_executor`).
     **options
         Fields of the method's options record (or ``config=`` a record instance).
 
@@ -222,10 +235,11 @@ def learn(targets, method: str = "hebbian", *, D: int | None = None, net: Networ
     targets = check_raster("targets", targets)
     M, N, T = targets.shape
     opts = resolve_options(learner.options, f"method {method!r}", options)
-    if W0 is not None and method not in ("bptt", "margin"):
-        raise ValueError(f"W0 (initial weights) is for methods 'bptt' and 'margin' only; got method {method!r}")
-    if executor is not None and method != "margin":
-        raise ValueError(f"executor is for method 'margin' only; got method {method!r}")
+    if W0 is not None and method not in ("bptt", "margin", "margin_neurons"):
+        raise ValueError(f"W0 (initial weights) is for methods 'bptt', 'margin' and 'margin_neurons' only; "
+                         f"got method {method!r}")
+    if executor is not None and method not in ("margin", "margin_neurons"):
+        raise ValueError(f"executor is for methods 'margin' and 'margin_neurons' only; got method {method!r}")
     if (out is not None or resume) and method != "bptt":
         raise ValueError(f"out and resume are for method 'bptt' only; got method {method!r}")
     D = _delays(D, net, mask, W0, N)
@@ -240,7 +254,8 @@ def learn(targets, method: str = "hebbian", *, D: int | None = None, net: Networ
         W0 = check_weights("W0", W0, N=N, D=D)
     _check_memory(method, opts, targets, D)
     start = time.perf_counter()
-    extra = {"out": out, "resume": resume} if method == "bptt" else {"executor": executor} if method == "margin" else {}
+    extra = ({"out": out, "resume": resume} if method == "bptt"
+             else {"executor": executor} if method in ("margin", "margin_neurons") else {})
     W, history, details = learner.run(targets, net, mask, W0, opts, progress, **extra)
     return Learned(W, method, opts.to_dict(), net.to_dict(), mask, time.perf_counter() - start, history, details)
 
@@ -248,7 +263,8 @@ def learn(targets, method: str = "hebbian", *, D: int | None = None, net: Networ
 #: Copies of W (float32 unless said) that a learner holds at once, besides the Hebbian start.
 _WEIGHT_COPIES = {"bptt": 5,           # parameter, best, gradient, two AdamW moments
                   "stdp": 3 * 2,       # float64 weights, traces and the returned copy
-                  "margin": 4}         # weights, Adam moments, the gradient
+                  "margin": 4,         # weights, Adam moments, the gradient
+                  "margin_neurons": 4}
 
 
 def _check_memory(method: str, opts, targets, D: int) -> None:

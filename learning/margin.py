@@ -95,7 +95,7 @@ from hdsnn.validation import check_choice, check_device, check_int, check_raster
 from .hebbian import hebbian_init
 
 __all__ = ["MarginConfig", "MarginResult", "margin_init", "teacher_forced_membrane", "count_violations",
-           "margin_loss", "LOSSES", "OPTIMIZERS"]
+           "margin_loss", "LOSSES", "OPTIMIZERS", "SparseContext", "ColumnOptimizer"]
 
 LOSSES = ("hinge", "squared_hinge")
 OPTIMIZERS = ("adam", "sgd", "momentum")
@@ -294,13 +294,23 @@ class _Problem:
         return s
 
 
-class _Sparse:
+class SparseContext:
     """A pattern minibatch's context, with the two products the learner needs.
 
     On CPU both products call scipy's kernels directly, accumulating in place:
     ``I = C X`` sums each output entry over the sorted columns of its row, and
     ``acc += C^T lam`` adds the rows of ``lam`` in row order into ``acc`` (so that
     several minibatches accumulate exactly as one). On CUDA, torch sparse CSR.
+    Shared with :mod:`hdsnn.learning.margin_neurons`, whose contexts have one row per step ``dt``.
+
+    Examples
+    --------
+    >>> C = sp.csr_matrix(np.array([[1.0, 0.0], [1.0, 1.0]], np.float32))
+    >>> ctx = SparseContext(C, torch.device("cpu"))
+    >>> ctx.current(torch.tensor([[2.0], [3.0]])).tolist()
+    [[2.0], [5.0]]
+    >>> acc = torch.zeros(2, 1); ctx.accumulate(acc, torch.tensor([[1.0], [1.0]])); acc.tolist()
+    [[2.0], [1.0]]
     """
 
     def __init__(self, C: sp.csr_matrix, device: torch.device):
@@ -433,8 +443,8 @@ class _Block:
         self.steps = []
         for first in range(0, problem.M, step):
             last = min(first + step, problem.M)
-            self.steps.append([(lo, min(lo + batch, last), _Sparse(problem.context(lo, min(lo + batch, last), np_dtype),
-                                                                     device),
+            self.steps.append([(lo, min(lo + batch, last),
+                                SparseContext(problem.context(lo, min(lo + batch, last), np_dtype), device),
                                 problem.own_spikes(lo, min(lo + batch, last), self.rows).to(device))
                                for lo in range(first, last, batch)])
 
@@ -476,11 +486,19 @@ def _learn_block(task: _BlockTask) -> dict:
         torch.set_num_threads(threads)
 
 
-class _Optimizer:
+class ColumnOptimizer:
     """Adam or plain steps on the columns of ``Wt`` ``(N D, n)``, each column with its own step count.
 
     A column is updated only at steps where its neuron violates a constraint (an update on mistakes,
     as the perceptron), so a neuron without violations over a whole epoch kept its weights through it.
+    ``cfg`` is read for ``optimizer``, ``lr`` and ``l2`` only (any record with those fields).
+
+    Examples
+    --------
+    >>> Wt = torch.zeros(3, 2)
+    >>> opt = ColumnOptimizer(Wt, MarginConfig(optimizer="sgd", lr=0.5, l2=0.0), None)
+    >>> opt.step(Wt, torch.tensor([1]), torch.ones(3, 1), patterns=1); Wt[:, 1].tolist()
+    [-0.5, -0.5, -0.5]
     """
 
     def __init__(self, Wt: torch.Tensor, cfg: MarginConfig, mask: torch.Tensor | None):
@@ -536,7 +554,7 @@ def _learn(task: _BlockTask) -> dict:
     nb = Wt.shape[1]
     step = min(cfg.step_patterns or p.M, p.M)
     block = _Block(p, task.start, task.stop, step, min(task.batch, step), Wt.dtype, device)
-    opt = _Optimizer(Wt, cfg, mask)
+    opt = ColumnOptimizer(Wt, cfg, mask)
     order_rng = np.random.default_rng(cfg.seed)
     viol = torch.zeros(nb, dtype=torch.int64)
     loss_row = torch.zeros(nb, dtype=torch.float64)

@@ -11,6 +11,10 @@ Two draws that fall in the same step merge into one synapse.
 
 The same mask drives learning (:func:`hdsnn.learning.hebbian.masked_hebbian_init`) and the export to
 Brian2 (``export_synapses(W, mask=mask)``), so both simulators see the same network.
+:func:`random_synapses` gives the same draws before discretisation: one synapse
+per draw with its real-valued delay in ms, for learners and simulators in
+continuous time (:mod:`hdsnn.learning.margin_neurons`, ``delays_ms`` of the
+neuron simulators).
 """
 from __future__ import annotations
 
@@ -21,7 +25,9 @@ import torch
 
 from hdsnn.validation import check_choice, check_int, check_probability, check_real
 
-__all__ = ["DelayDistribution", "dense_mask", "random_mask", "delay_histogram",
+from .export import SynapseList
+
+__all__ = ["DelayDistribution", "dense_mask", "random_mask", "random_synapses", "delay_histogram",
            "DELAY_KINDS"]
 
 DELAY_KINDS = ("uniform", "lognormal", "exponential")
@@ -117,6 +123,17 @@ def random_mask(N: int, D: int, *, p_connect: float = 1.0, synapses_per_pair: in
     >>> m.shape, 0.15 < float(m.any(2).float().mean()) < 0.25, int(m.sum(2).max()) <= 2
     (torch.Size([50, 50, 20]), True, True)
     """
+    post, pre, delays_ms, N, D, dt_ms = _draw(N, D, p_connect, synapses_per_pair, delays, dt_ms, self_connections,
+                                              seed)
+    steps = np.clip(np.rint(delays_ms / dt_ms).astype(np.int64), 1, D)
+    mask = np.zeros((N, N, D), dtype=bool)
+    mask[post, pre, steps - 1] = True
+    return torch.from_numpy(mask)
+
+
+def _draw(N, D, p_connect, synapses_per_pair, delays, dt_ms, self_connections, seed):
+    """The draws of :func:`random_mask`: ``(post, pre, delay_ms)``, one entry per draw, in the draws' order,
+    and the checked ``N, D, dt_ms``."""
     N, D = check_int("N", N, minimum=1), check_int("D", D, minimum=1)
     p_connect = check_probability("p_connect", p_connect, open_interval=False)
     if p_connect == 0.0:
@@ -132,11 +149,42 @@ def random_mask(N: int, D: int, *, p_connect: float = 1.0, synapses_per_pair: in
     if not self_connections:
         np.fill_diagonal(connected, False)
     post, pre = np.nonzero(connected)
-    steps = np.rint(delays.sample(rng, post.size * k) / dt_ms).astype(np.int64)
-    steps = np.clip(steps, 1, D)
-    mask = np.zeros((N, N, D), dtype=bool)
-    mask[np.repeat(post, k), np.repeat(pre, k), steps - 1] = True
-    return torch.from_numpy(mask)
+    drawn = delays.sample(rng, post.size * k)
+    return np.repeat(post, k), np.repeat(pre, k), drawn, N, D, dt_ms
+
+
+def random_synapses(N: int, D: int, *, p_connect: float = 1.0, synapses_per_pair: int = 3,
+                    delays: DelayDistribution | None = None, dt_ms: float = 1.0, self_connections: bool = True,
+                    seed: int = 0) -> tuple[SynapseList, np.ndarray]:
+    """The synapses of :func:`random_mask` (same arguments, same draws) with their real-valued delays.
+
+    One synapse per draw (two draws of a pair in the same step stay two synapses). The delays are
+    clipped to ``[dt_ms, D dt_ms]``, so that ``delay_steps = round(delay_ms / dt_ms)`` is exactly the
+    channel :func:`random_mask` puts the draw in.
+
+    Returns
+    -------
+    (SynapseList, delays_ms)
+        Synapses sorted by ``(post, pre, delay)`` with zero weights and ``delay_steps`` in ``1..D``;
+        float64 delays ``(S,)`` in ms, in the same order.
+
+    Examples
+    --------
+    >>> syn, delays_ms = random_synapses(20, 15, p_connect=0.5, synapses_per_pair=2, seed=3)
+    >>> binned = torch.zeros(20, 20, 15, dtype=torch.bool)
+    >>> binned[syn.post, syn.pre, syn.delay_steps - 1] = True
+    >>> bool((binned == random_mask(20, 15, p_connect=0.5, synapses_per_pair=2, seed=3)).all())
+    True
+    >>> bool((np.rint(delays_ms) == syn.delay_steps).all()), len(syn) == delays_ms.size
+    (True, True)
+    """
+    post, pre, drawn, N, D, dt_ms = _draw(N, D, p_connect, synapses_per_pair, delays, dt_ms, self_connections, seed)
+    delays_ms = np.clip(drawn, dt_ms, D * dt_ms)          # rint then clip to 1..D: the same channel
+    steps = np.clip(np.rint(delays_ms / dt_ms).astype(np.int64), 1, D)
+    order = np.lexsort((delays_ms, pre, post))
+    syn = SynapseList(post[order].astype(np.int32), pre[order].astype(np.int32), steps[order].astype(np.int32),
+                      np.zeros(order.size, np.float32), int(N), D)
+    return syn, delays_ms[order].astype(np.float64)
 
 
 def delay_histogram(mask) -> np.ndarray:

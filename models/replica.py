@@ -45,7 +45,7 @@ from .export import SynapseList
 from .neurons import initial_state, model_parameters, replica_of
 from .noise import background_noise
 
-__all__ = ["simulate_replica", "synaptic_jumps", "DTYPES"]
+__all__ = ["simulate_replica", "synaptic_jumps", "free_flags", "DTYPES"]
 
 #: Float types of the replica.
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
@@ -83,8 +83,19 @@ def synaptic_jumps(model, synapses: SynapseList, efficacy: float, beta: float = 
     return variable, jump
 
 
-def _free(clamp: np.ndarray, steps: int, dt: float, shift: float) -> np.ndarray:
-    """``(B, steps)`` free flags, as Brian2's ``trial_free(t + shift + offset)`` reads them (TimedArray of 1 ms)."""
+def free_flags(clamp: np.ndarray, steps: int, dt: float, shift: float) -> np.ndarray:
+    """``(B, steps)`` free flags, as Brian2's ``trial_free(t + shift + offset)`` reads them (TimedArray of 1 ms).
+
+    ``clamp`` is ``(B, L)`` (1-ms entries), ``dt`` and ``shift`` in seconds. A step ``n`` is free (1.0) when
+    the 1-ms entry at ``n dt + shift`` is not clamped; the learners in continuous time read the first free
+    step of a trial from here, so that they and the simulators agree on it.
+
+    Examples
+    --------
+    >>> clamp = np.zeros((1, 3), bool); clamp[0, :2] = True          # a 2-ms clamp
+    >>> int(free_flags(clamp, 30, 1e-4, 1e-4)[0].argmax())           # first free step with a 0.1-ms shift
+    19
+    """
     B, L = clamp.shape
     flat = np.ones((B, L + 1))
     flat[:, :L] = 1.0 - clamp
@@ -166,7 +177,7 @@ max_rate_hz, seed
     jump_t = torch.as_tensor(jump[order], dtype=dtype, **as_t)
 
     # the protocol: free flags, input spikes by step, background input
-    free = torch.as_tensor(_free(clamp.numpy(), steps, dt, delay_shift_ms * 1e-3), dtype=dtype, **as_t)
+    free = torch.as_tensor(free_flags(clamp.numpy(), steps, dt, delay_shift_ms * 1e-3), dtype=dtype, **as_t)
     b_in, i_in, t_in = np.nonzero(inputs.numpy())
     bins = ((t_in * 1e-3 + 1e-3 * dt) / dt).astype(np.int32)
     by_step = np.argsort(bins, kind="stable")

@@ -206,6 +206,17 @@ def test_margin_robustness_quick(tmp_path):
     assert (tmp_path / "margin_robustness_quick.png").exists()
 
 
+def test_margin_neurons_quick(tmp_path):
+    assert main(["paper", "margin_neurons", "--quick", "--out", str(tmp_path)]) == 0
+    res = json.loads((tmp_path / "margin_neurons_quick.json").read_text())
+    uniform, lognormal = res["uniform"], res["lognormal"]
+    assert uniform["violations"] == 0                           # zero violations: exact recall in the replica
+    assert uniform["torch_neurons/f1_exact"] == 1.0 and uniform["torch_neurons/f1_pm1ms"] == 1.0
+    # real-valued lognormal delays at this small size stop a few violations short (measured: 2)
+    assert lognormal["torch_neurons/f1_pm1ms"] >= 0.95
+    assert lognormal["violations"] > 0 or lognormal["torch_neurons/f1_exact"] == 1.0
+
+
 def test_scan_points_are_the_same_whatever_the_executor():
     """paper/ scans submit their points through hdsnn.parallel: in-process, a process pool and Dask agree."""
     from hdsnn.paper.robustness import scan
