@@ -37,10 +37,9 @@ import time
 import numpy as np
 import torch
 
-from hdsnn.validation import check_allocation, check_choice, check_device, check_real
+from hdsnn.validation import check_allocation, check_choice, check_device
 
-from .brian2.neurons import (SI_UNITS, NeuronSimulation, check_trial_inputs, evaluate_parameters, synapse_delays,
-                             trial_steps)
+from .brian2.neurons import SI_UNITS, NeuronSimulation, check_run, evaluate_parameters, trial_steps
 from .export import SynapseList
 from .neurons import initial_state, model_parameters, replica_of
 from .noise import background_noise
@@ -149,16 +148,9 @@ max_rate_hz, seed
         A bad argument, naming it, the allowed values and the value given.
     """
     model, replica = replica_of(model)
-    inputs, clamp = check_trial_inputs(synapses, inputs, clamp)
+    inputs, clamp, efficacy, delay_shift_ms, delays, dt_ms, noise_mV, noise_tau_ms, max_rate_hz = check_run(
+        synapses, inputs, clamp, efficacy, delay_shift_ms, delays_ms, dt_ms, noise_mV, noise_tau_ms, max_rate_hz)
     B, N, L = inputs.shape
-    efficacy = check_real("efficacy", efficacy, 0.0, open_min=True)
-    delay_shift_ms = check_real("delay_shift_ms", delay_shift_ms, 0.0, 1.0, open_max=True)
-    delays = synapse_delays(synapses, delay_shift_ms, delays_ms)
-    dt_ms = check_real("dt_ms", dt_ms, 0.0, 1.0, open_min=True)
-    noise_mV = check_real("noise_mV", noise_mV, 0.0)
-    noise_tau_ms = check_real("noise_tau_ms", noise_tau_ms, 0.0)
-    if max_rate_hz is not None:
-        max_rate_hz = check_real("max_rate_hz", max_rate_hz, 0.0, open_min=True)
     dtype = DTYPES[check_choice("dtype", dtype, tuple(DTYPES))]
     device = check_device("device", device)
     p = model_parameters(model, beta)

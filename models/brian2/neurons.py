@@ -57,7 +57,7 @@ from ..trial import make_trials
 from .context import brian2_context, check_target
 
 __all__ = ["NeuronModel", "NEURON_MODELS", "METHODS", "SI_UNITS", "NeuronSimulation", "simulate_neurons",
-           "calibrate_efficacy", "evaluate_parameters", "resolve_model", "check_trial_inputs", "synapse_delays",
+           "calibrate_efficacy", "evaluate_parameters", "resolve_model", "check_run", "check_trial_inputs", "synapse_delays",
            "trial_steps"]
 
 
@@ -269,6 +269,25 @@ def check_trial_inputs(synapses, inputs, clamp) -> tuple[torch.Tensor, torch.Ten
     return inputs, clamp.to(torch.bool)
 
 
+def check_run(synapses, inputs, clamp, efficacy, delay_shift_ms, delays_ms, dt_ms, noise_mV, noise_tau_ms,
+              max_rate_hz) -> tuple:
+    """The checks shared by the Brian2 run and its torch replica, before any work.
+
+    Returns ``(inputs, clamp, efficacy, delay_shift_ms, delays_s, dt_ms, noise_mV, noise_tau_ms, max_rate_hz)``
+    with the delays in seconds (:func:`synapse_delays`).
+    """
+    inputs, clamp = check_trial_inputs(synapses, inputs, clamp)
+    efficacy = check_real("efficacy", efficacy, 0.0, open_min=True)
+    delay_shift_ms = check_real("delay_shift_ms", delay_shift_ms, 0.0, 1.0, open_max=True)
+    delays = synapse_delays(synapses, delay_shift_ms, delays_ms)
+    dt_ms = check_real("dt_ms", dt_ms, 0.0, 1.0, open_min=True)
+    noise_mV = check_real("noise_mV", noise_mV, 0.0)
+    noise_tau_ms = check_real("noise_tau_ms", noise_tau_ms, 0.0)
+    if max_rate_hz is not None:
+        max_rate_hz = check_real("max_rate_hz", max_rate_hz, 0.0, open_min=True)
+    return inputs, clamp, efficacy, delay_shift_ms, delays, dt_ms, noise_mV, noise_tau_ms, max_rate_hz
+
+
 def synapse_delays(synapses: SynapseList, delay_shift_ms: float, delays_ms=None) -> np.ndarray:
     """Each synapse's delay in seconds (float64, as Brian2 stores it).
 
@@ -362,16 +381,9 @@ def simulate_neurons(model: str | NeuronModel, synapses: SynapseList, inputs, cl
     import brian2  # noqa: F401  (a clear ImportError before any work)
 
     model = resolve_model(model)
-    inputs, clamp = check_trial_inputs(synapses, inputs, clamp)
+    inputs, clamp, efficacy, delay_shift_ms, delays, dt_ms, noise_mV, noise_tau_ms, max_rate_hz = check_run(
+        synapses, inputs, clamp, efficacy, delay_shift_ms, delays_ms, dt_ms, noise_mV, noise_tau_ms, max_rate_hz)
     B, N, L = inputs.shape
-    efficacy = check_real("efficacy", efficacy, 0.0, open_min=True)
-    delay_shift_ms = check_real("delay_shift_ms", delay_shift_ms, 0.0, 1.0, open_max=True)
-    delays = synapse_delays(synapses, delay_shift_ms, delays_ms)
-    dt_ms = check_real("dt_ms", dt_ms, 0.0, 1.0, open_min=True)
-    noise_mV = check_real("noise_mV", noise_mV, 0.0)
-    noise_tau_ms = check_real("noise_tau_ms", noise_tau_ms, 0.0)
-    if max_rate_hz is not None:
-        max_rate_hz = check_real("max_rate_hz", max_rate_hz, 0.0, open_min=True)
     target = check_target(target, ("numpy", "cython"))
     if noise_mV > 0 and "I_noise" not in model.equations:
         raise ValueError(f"noise_mV needs a model whose equations use I_noise; {model.name!r} does not "
