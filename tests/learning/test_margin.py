@@ -138,6 +138,16 @@ def test_perceptron_steps_from_zero_guarantee_exact_recall(patterns):
     assert res.history[0]["violations"] > 100 and res.history[-1]["violations"] == 0
 
 
+def test_reported_counts_are_those_of_the_returned_weights(patterns):
+    # a neuron is stopped after an epoch without violations only because no step touched it in that epoch;
+    # with a strong L2 a step taken anyway would shrink it off its feasible point unseen
+    for epochs in (4, 300):
+        res = margin_init(patterns, D, MarginConfig(**{**STEPS, "l2": 0.05, "epochs": epochs}),
+                          W0=torch.zeros(N, N, D))
+        assert torch.equal(res.violations_per_neuron, count_violations(res.W, patterns, D, kappa=0.2, per_neuron=True))
+    assert res.violations == 0
+
+
 @pytest.mark.parametrize("k", [1, 6])
 def test_constraints_for_a_shorter_trigger_guarantee_recall_from_it(patterns, k):
     res = margin_init(patterns, D, MarginConfig(**STEPS, trigger_steps=k), W0=torch.zeros(N, N, D))
