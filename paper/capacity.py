@@ -127,12 +127,14 @@ def figure(rows, p_A: float, N0: int, D0: int):
 
     fig = Figure(figsize=(11, 4.2))
     axes = fig.subplots(1, 2)
-    for method in sorted({r["method"] for r in rows}):
+    for k, method in enumerate(sorted({r["method"] for r in rows})):
         for ax, key in ((axes[0], "N"), (axes[1], "D")):
             sel = sorted((r for r in rows if r["method"] == method and r["sweep"] == key and r["p_A"] == p_A),
                          key=lambda r: r[key])
             if sel:
-                ax.plot([r[key] for r in sel], [r["capacity"] for r in sel], marker="o", label=method)
+                ladder = sel[0]["search"] == "ladder"                # a lower bound: drawn as an upward arrow
+                ax.plot([r[key] for r in sel], [r["capacity"] for r in sel], marker="^" if ladder else "o",
+                        color=f"C{k}", label=method + (" (lower bound)" if ladder else ""))
     for ax, key in ((axes[0], "N"), (axes[1], "D")):
         sel = sorted((r for r in rows if r["sweep"] == key), key=lambda r: r[key])
         if not sel:
