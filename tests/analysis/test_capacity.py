@@ -20,7 +20,8 @@ def inverse_by_quadrature(f, kappa):
     return min(f * I(kappa + v) + (1 - f) * I(kappa - v) for v in fine)
 
 
-@pytest.mark.parametrize("f, kappa", [(0.5, 1.0), (1e-3, 0.0), (0.1, 2.0)])
+@pytest.mark.parametrize("f, kappa", [(1e-3, 0.0), pytest.param(0.5, 1.0, marks=pytest.mark.slow),
+                                      pytest.param(0.1, 2.0, marks=pytest.mark.slow)])
 def test_matches_quadrature(f, kappa):
     assert gardner_capacity(f, kappa) == pytest.approx(1 / inverse_by_quadrature(f, kappa), rel=1e-4)
 

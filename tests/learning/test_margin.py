@@ -148,7 +148,7 @@ def test_reported_counts_are_those_of_the_returned_weights(patterns):
     assert res.violations == 0
 
 
-@pytest.mark.parametrize("k", [1, 6])
+@pytest.mark.parametrize("k", [pytest.param(1, marks=pytest.mark.slow), 6])
 def test_constraints_for_a_shorter_trigger_guarantee_recall_from_it(patterns, k):
     res = margin_init(patterns, D, MarginConfig(**STEPS, trigger_steps=k), W0=torch.zeros(N, N, D))
     assert res.violations == 0 == count_violations(res.W, patterns, D, kappa=0.2, trigger_steps=k)
@@ -211,6 +211,7 @@ def test_blocks_and_minibatches_give_identical_weights(patterns, reference, opti
     assert [h["violations"] for h in res.history] == [h["violations"] for h in reference.history]
 
 
+@pytest.mark.slow
 def test_steps_give_identical_weights_whatever_the_partition(patterns):
     cfg = {**PARTITION, "optimizer": "sgd", "lr": 0.3, "step_patterns": 4}
     ref = margin_init(patterns, D, MarginConfig(**cfg), W0=torch.zeros(N, N, D))

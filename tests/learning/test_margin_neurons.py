@@ -101,6 +101,7 @@ def stored():
     return P, res
 
 
+@pytest.mark.slow
 def test_zero_violations_give_exact_recall_in_the_replica(stored):
     P, res = stored
     assert res.violations == 0 and res.W is not None and res.W.shape == (128, 128, 41)
@@ -136,6 +137,7 @@ def test_broken_timing_fails(stored):
     assert np.abs(volts(u.numpy()) - v).max() > 1e-3
 
 
+@pytest.mark.slow
 def test_without_the_shift_the_constraints_do_not_hold(stored):
     """Learned and recalled consistently but without the one-step shift (every arrival first acts one step
     after the target step it should cause): violations remain and the errors compound in the closed loop
@@ -146,6 +148,7 @@ def test_without_the_shift_the_constraints_do_not_hold(stored):
     assert recall(res.W, P, simulator="torch_neurons", tolerance=0, **res.recall_options).scores.pooled()["f1"] < 0.9
 
 
+@pytest.mark.slow
 def test_real_valued_delays():
     """Lognormal delays (median 8 ms), 10 draws per pair, not binned: about 10 s."""
     P = bernoulli_patterns(2, 96, 150, 5e-3, seed=3)
@@ -167,6 +170,7 @@ def test_front_door():
 
 
 @pytest.mark.brian2
+@pytest.mark.slow
 def test_brian2_recalls_the_learned_weights():
     P = bernoulli_patterns(1, 40, 50, 0.02, seed=1)
     res = neuron_margin_init(P, D=10, progress=False)
