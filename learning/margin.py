@@ -440,13 +440,13 @@ class _Block:
         self.p, self.device = problem, device
         self.rows = np.arange(start, stop)
         np_dtype = {torch.float32: np.float32, torch.float64: np.float64}[dtype]
-        self.steps = []
+        self.steps, self.patterns = [], []          # per step: its memory minibatches, its number of patterns
         for first in range(0, problem.M, step):
             last = min(first + step, problem.M)
-            self.steps.append([(lo, min(lo + batch, last),
-                                SparseContext(problem.context(lo, min(lo + batch, last), np_dtype), device),
-                                problem.own_spikes(lo, min(lo + batch, last), self.rows).to(device))
-                               for lo in range(first, last, batch)])
+            bounds = [(lo, min(lo + batch, last)) for lo in range(first, last, batch)]
+            self.steps.append([(lo, hi, SparseContext(problem.context(lo, hi, np_dtype), device),
+                                problem.own_spikes(lo, hi, self.rows).to(device)) for lo, hi in bounds])
+            self.patterns.append(last - first)
 
     def evaluate(self, Wt: torch.Tensor, R: torch.Tensor, kappa: float, loss: str, grad: bool,
                  keep_u: bool = False, steps=None):
@@ -503,11 +503,10 @@ class ColumnOptimizer:
 
     def __init__(self, Wt: torch.Tensor, cfg: MarginConfig, mask: torch.Tensor | None):
         self.cfg, self.mask = cfg, mask
-        self.adam = cfg.optimizer == "adam"
-        if self.adam:
-            self.m1, self.m2 = torch.zeros_like(Wt), torch.zeros_like(Wt)
-        if cfg.optimizer == "momentum":
+        if cfg.optimizer in ("adam", "momentum"):
             self.m1 = torch.zeros_like(Wt)
+        if cfg.optimizer == "adam":
+            self.m2 = torch.zeros_like(Wt)
         self.k = torch.zeros(Wt.shape[1], dtype=torch.int64)
 
     def step(self, Wt: torch.Tensor, cols: torch.Tensor, acc: torch.Tensor, patterns: int) -> None:
@@ -560,51 +559,44 @@ def _learn(task: _BlockTask) -> dict:
     loss_row = torch.zeros(nb, dtype=torch.float64)
     hist_v, hist_l = [], []
 
+    def record(R, counts, hsum):
+        viol[R.cpu()] = counts.cpu()
+        norm = (Wt[:, R].double() ** 2).sum(0)
+        loss_row[R.cpu()] = (hsum / p.M + 0.5 * cfg.l2 * norm).cpu()
+
     R = torch.arange(nb, device=device)            # rows still learning
     epochs_run = 0
     bar = tqdm(range(cfg.epochs), desc=f"margin rows {task.start}-{task.stop - 1}", unit="epoch",
                leave=False, disable=None if task.progress is None else not task.progress)
-    final = False                                  # viol holds exact counts of the final weights
     for epoch in bar:
         if cfg.max_seconds is not None and time.perf_counter() - t0 > cfg.max_seconds:
             break
         seen = torch.zeros(R.numel(), dtype=torch.int64, device=device)
         hsum = torch.zeros(R.numel(), dtype=torch.float64, device=device)
-        steps = order_rng.permutation(len(block.steps)) if len(block.steps) > 1 else [0]
-        for k in steps:
-            counts, h, acc, _ = block.evaluate(Wt, R, cfg.kappa, cfg.loss, grad=True, steps=[int(k)])
+        for k in order_rng.permutation(len(block.steps)).tolist():
+            counts, h, acc, _ = block.evaluate(Wt, R, cfg.kappa, cfg.loss, grad=True, steps=[k])
             seen += counts
             hsum += h
             busy = counts > 0
             if bool(busy.any()):
-                opt.step(Wt, R[busy], acc if bool(busy.all()) else acc[:, busy], _patterns_in(block.steps[int(k)]))
-        viol[R.cpu()] = seen.cpu()
-        norm = (Wt[:, R].double() ** 2).sum(0)
-        loss_row[R.cpu()] = (hsum / p.M + 0.5 * cfg.l2 * norm).cpu()
+                opt.step(Wt, R[busy], acc if bool(busy.all()) else acc[:, busy], block.patterns[k])
+        record(R, seen, hsum)
         hist_v.append(viol.clone())
         hist_l.append(loss_row.clone())
         bar.set_postfix(violations=int(seen.sum()), neurons=int((seen > 0).sum()))
         epochs_run = epoch + 1
         R = R[seen > 0]                            # a row without violations all epoch kept its weights: done
         if R.numel() == 0:
-            final = True
             break
-    if not final and R.numel():                    # rows still learning: the violations of their final weights
+    if R.numel():                                  # rows still learning: the violations of their final weights
         counts, h, _, _ = block.evaluate(Wt, R, cfg.kappa, cfg.loss, grad=False)
-        viol[R.cpu()] = counts.cpu()
-        norm = (Wt[:, R].double() ** 2).sum(0)
-        loss_row[R.cpu()] = (h / p.M + 0.5 * cfg.l2 * norm).cpu()
+        record(R, counts, h)
     W = Wt.T.contiguous()
     if mask is not None:
         W = torch.where(mask.T, W, torch.zeros_like(W))
     return {"start": task.start, "stop": task.stop, "W": W.cpu(), "violations": viol,
             "history_violations": hist_v, "history_loss": hist_l, "epochs_run": epochs_run,
             "seconds": time.perf_counter() - t0}
-
-
-def _patterns_in(batches) -> int:
-    """Patterns in one step (its memory minibatches are consecutive)."""
-    return batches[-1][1] - batches[0][0]
 
 
 # --------------------------------------------------------------------------------------------

@@ -18,8 +18,6 @@ from __future__ import annotations
 import threading
 import time
 
-import torch
-
 from hdsnn.config import NetworkConfig
 from hdsnn.learning import MarginConfig, margin_init
 from hdsnn.models import bernoulli_patterns, recall
@@ -34,18 +32,17 @@ class PeakMemory:
     def __init__(self, every: float = 0.5):
         import psutil
 
+        self._psutil = psutil
         self.peak, self._every, self._stop = 0.0, every, threading.Event()
         self._me = psutil.Process()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self):
-        import psutil
-
         while not self._stop.is_set():
             try:
                 procs = [self._me] + self._me.children(recursive=True)
                 self.peak = max(self.peak, sum(p.memory_info().rss for p in procs) / 1e9)
-            except psutil.Error:
+            except self._psutil.Error:
                 pass
             self._stop.wait(self._every)
 
