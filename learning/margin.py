@@ -390,26 +390,33 @@ def _adjoint(g: torch.Tensor, s: torch.Tensor, start: int, beta: float, reset: s
     return lam
 
 
-def _constraints(u: torch.Tensor, own: torch.Tensor, theta: float, kappa: float, loss: str, need_grad: bool):
-    """Violations, hinge sum per column and ``dh/du`` for ``u`` ``(B, L, n)`` and targets ``own`` (same shape).
+def _deficit(u: torch.Tensor, own: torch.Tensor, theta: float, kappa: float):
+    """Margin deficit ``v`` and violations ``bad`` for ``u`` ``(B, L, n)`` and targets ``own`` (same shape).
 
     ``v > 0`` is a violation: a target spike below ``theta + kappa`` or a silent step above
     ``theta - kappa``; with ``kappa = 0`` a silent step at exactly ``theta`` (which would spike) too.
     """
-    up, down = theta + kappa, theta - kappa
-    v = torch.where(own, up - u, u - down)                 # the margin deficit
+    v = torch.where(own, (theta + kappa) - u, u - (theta - kappa))
     bad = v > 0
     if kappa == 0:
         bad |= ~own & (u >= theta)
-    h = v.clamp_min(0)
+    return v, bad
+
+
+def _constraints(u: torch.Tensor, own: torch.Tensor, theta: float, kappa: float, loss: str):
+    """Violations ``(n,)`` and hinge sums ``(n,)`` (float64) of ``u`` ``(B, L, n)``."""
+    v, bad = _deficit(u, own, theta, kappa)
+    h = v.clamp_min_(0)
     if loss == "squared_hinge":
         h = h * h
-    hsum = h.sum(dim=(0, 1), dtype=torch.float64)
-    g = None
-    if need_grad:
-        g = bad.to(u.dtype) if loss == "hinge" else 2 * v.clamp_min(0)
-        g = torch.where(own, -g, g)
-    return bad.sum((0, 1)), hsum, g
+    return bad.sum((0, 1)), h.sum(dim=(0, 1), dtype=torch.float64)
+
+
+def _hinge_grad(u: torch.Tensor, own: torch.Tensor, theta: float, kappa: float, loss: str) -> torch.Tensor:
+    """``dh/du`` ``(B, L, n)``: the (sub)gradient of the hinge terms with respect to the membrane."""
+    v, bad = _deficit(u, own, theta, kappa)
+    g = bad.to(u.dtype) if loss == "hinge" else 2 * v.clamp_min(0)
+    return torch.where(own, -g, g)
 
 
 # --------------------------------------------------------------------------------------------
@@ -448,12 +455,27 @@ class _Block:
                                 problem.own_spikes(lo, hi, self.rows).to(device)) for lo, hi in bounds])
             self.patterns.append(last - first)
 
+    def _forward(self, part, X: torch.Tensor, R: torch.Tensor):
+        """Membrane ``(B, L, n)`` and own targets ``(B, T, n)`` of the columns ``X`` (rows ``R``) on one minibatch."""
+        p = self.p
+        lo, hi, ctx, own_all = part
+        n = X.shape[1]
+        own = own_all if n == own_all.shape[2] else own_all[:, :, R]
+        I = ctx.current(X).reshape(hi - lo, p.T - p.start, n)
+        return _membrane(I, own, p.start, p.beta, p.theta, p.reset), own
+
+    def _backward(self, part, u: torch.Tensor, own: torch.Tensor, kappa: float, loss: str, acc: torch.Tensor):
+        """``acc += lam C`` on one minibatch, ``lam`` the adjoint of the hinge terms of ``u``."""
+        p = self.p
+        g = _hinge_grad(u, own[:, p.start:], p.theta, kappa, loss)
+        lam = _adjoint(g, own, p.start, p.beta, p.reset)
+        part[2].accumulate(acc, lam.reshape(-1, u.shape[2]))
+
     def evaluate(self, Wt: torch.Tensor, R: torch.Tensor, kappa: float, loss: str, grad: bool,
                  keep_u: bool = False, steps=None):
         """Violations ``(n,)``, hinge sums ``(n,)`` and (``grad``) ``sum_mu lam C`` ``(N D, n)`` of rows ``R``
         over the given steps (default: all patterns)."""
         p = self.p
-        L = p.T - p.start
         n = R.numel()
         X = Wt if n == Wt.shape[1] else Wt[:, R].contiguous()            # (N D, n)
         counts = torch.zeros(n, dtype=torch.int64, device=Wt.device)
@@ -461,19 +483,56 @@ class _Block:
         acc = torch.zeros(p.N * p.D, n, dtype=Wt.dtype, device=Wt.device) if grad else None
         us = []
         for k in (range(len(self.steps)) if steps is None else steps):
-            for lo, hi, ctx, own_all in self.steps[k]:
-                own = own_all if n == own_all.shape[2] else own_all[:, :, R]   # (B, T, n)
-                I = ctx.current(X).reshape(hi - lo, L, n)
-                u = _membrane(I, own, p.start, p.beta, p.theta, p.reset)
-                c, h, g = _constraints(u, own[:, p.start:], p.theta, kappa, loss, grad)
+            for part in self.steps[k]:
+                u, own = self._forward(part, X, R)
+                c, h = _constraints(u, own[:, p.start:], p.theta, kappa, loss)
                 counts += c
                 hsum += h
                 if keep_u:
                     us.append(u)
                 if grad:
-                    lam = _adjoint(g, own, p.start, p.beta, p.reset)
-                    ctx.accumulate(acc, lam.reshape((hi - lo) * L, n))
+                    self._backward(part, u, own, kappa, loss, acc)
         return counts, hsum, acc, us
+
+    def train_step(self, Wt: torch.Tensor, R: torch.Tensor, k: int, kappa: float, loss: str):
+        """One update's evaluation of rows ``R`` on step ``k``: violations and hinge sums ``(n,)``, the
+        rows that violate (bool ``(n,)``) and their summed adjoint products ``(N D, busy)`` (None if none).
+
+        The gradient is computed for the violating columns only (the others have a zero adjoint); a
+        step split into several minibatches evaluates them again on those columns, which gives the
+        same membrane bits (every product is column by column).
+        """
+        p = self.p
+        n = R.numel()
+        X = Wt if n == Wt.shape[1] else Wt[:, R].contiguous()
+        counts = torch.zeros(n, dtype=torch.int64, device=Wt.device)
+        hsum = torch.zeros(n, dtype=torch.float64, device=Wt.device)
+        parts = self.steps[k]
+        kept = None
+        for part in parts:
+            u, own = self._forward(part, X, R)
+            c, h = _constraints(u, own[:, p.start:], p.theta, kappa, loss)
+            counts += c
+            hsum += h
+            if len(parts) == 1:
+                kept = u, own
+        busy = counts > 0
+        cols = torch.nonzero(busy).flatten()
+        if cols.numel() == 0:
+            return counts, hsum, busy, None
+        acc = torch.zeros(p.N * p.D, cols.numel(), dtype=Wt.dtype, device=Wt.device)
+        whole = cols.numel() == n
+        if kept is not None:
+            u, own = kept
+            if not whole:
+                u, own = u[:, :, cols], own[:, :, cols]
+            self._backward(parts[0], u, own, kappa, loss, acc)
+        else:
+            Xb, Rb = (X, R) if whole else (X[:, cols].contiguous(), R[cols])
+            for part in parts:
+                u, own = self._forward(part, Xb, Rb)
+                self._backward(part, u, own, kappa, loss, acc)
+        return counts, hsum, busy, acc
 
 
 def _learn_block(task: _BlockTask) -> dict:
@@ -543,28 +602,37 @@ class ColumnOptimizer:
         if not whole:
             Wt[:, cols] = w
 
+    def keep(self, sel: torch.Tensor) -> None:
+        """Keep the state of the columns ``sel`` only (bool, or indices), as the block drops finished neurons."""
+        for name in ("m1", "m2", "mask"):
+            if getattr(self, name, None) is not None:
+                setattr(self, name, getattr(self, name)[:, sel].contiguous())
+        self.k = self.k[sel.cpu()]
+
 
 def _learn(task: _BlockTask) -> dict:
     t0 = time.perf_counter()
     cfg, p = task.config, task.problem
     device = torch.device(cfg.device)
-    Wt = task.W0.to(device).T.contiguous()                  # (N D, nb)
+    W = task.W0.to(device).T.contiguous()                   # (N D, nb): the block's weights
     mask = None if task.mask is None else task.mask.to(device).T.contiguous()
-    nb = Wt.shape[1]
+    nb = W.shape[1]
     step = min(cfg.step_patterns or p.M, p.M)
-    block = _Block(p, task.start, task.stop, step, min(task.batch, step), Wt.dtype, device)
-    opt = ColumnOptimizer(Wt, cfg, mask)
+    block = _Block(p, task.start, task.stop, step, min(task.batch, step), W.dtype, device)
+    opt = ColumnOptimizer(W, cfg, mask)
     order_rng = np.random.default_rng(cfg.seed)
     viol = torch.zeros(nb, dtype=torch.int64)
     loss_row = torch.zeros(nb, dtype=torch.float64)
     hist_v, hist_l = [], []
 
-    def record(R, counts, hsum):
+    def record(Wt, R, counts, hsum):
         viol[R.cpu()] = counts.cpu()
-        norm = (Wt[:, R].double() ** 2).sum(0)
+        norm = (Wt.double() ** 2).sum(0)
         loss_row[R.cpu()] = (hsum / p.M + 0.5 * cfg.l2 * norm).cpu()
 
-    R = torch.arange(nb, device=device)            # rows still learning
+    # the rows still learning, R, have their columns in Wt (contiguous, so that no step copies them);
+    # a finished row's column is written back to W
+    R, Wt = torch.arange(nb, device=device), W
     epochs_run = 0
     bar = tqdm(range(cfg.epochs), desc=f"margin rows {task.start}-{task.stop - 1}", unit="epoch",
                leave=False, disable=None if task.progress is None else not task.progress)
@@ -574,24 +642,30 @@ def _learn(task: _BlockTask) -> dict:
         seen = torch.zeros(R.numel(), dtype=torch.int64, device=device)
         hsum = torch.zeros(R.numel(), dtype=torch.float64, device=device)
         for k in order_rng.permutation(len(block.steps)).tolist():
-            counts, h, acc, _ = block.evaluate(Wt, R, cfg.kappa, cfg.loss, grad=True, steps=[k])
+            counts, h, busy, acc = block.train_step(Wt, R, k, cfg.kappa, cfg.loss)
             seen += counts
             hsum += h
-            busy = counts > 0
-            if bool(busy.any()):
-                opt.step(Wt, R[busy], acc if bool(busy.all()) else acc[:, busy], block.patterns[k])
-        record(R, seen, hsum)
+            if acc is not None:
+                opt.step(Wt, torch.nonzero(busy).flatten(), acc, block.patterns[k])
+        record(Wt, R, seen, hsum)
         hist_v.append(viol.clone())
         hist_l.append(loss_row.clone())
         bar.set_postfix(violations=int(seen.sum()), neurons=int((seen > 0).sum()))
         epochs_run = epoch + 1
-        R = R[seen > 0]                            # a row without violations all epoch kept its weights: done
+        going = seen > 0                           # a row without violations all epoch kept its weights: done
+        if not bool(going.all()):
+            if Wt is not W:
+                W[:, R] = Wt
+            R, Wt = R[going], Wt[:, going].contiguous()
+            opt.keep(going)
         if R.numel() == 0:
             break
     if R.numel():                                  # rows still learning: the violations of their final weights
         counts, h, _, _ = block.evaluate(Wt, R, cfg.kappa, cfg.loss, grad=False)
-        record(R, counts, h)
-    W = Wt.T.contiguous()
+        record(Wt, R, counts, h)
+        if Wt is not W:
+            W[:, R] = Wt
+    W = W.T.contiguous()
     if mask is not None:
         W = torch.where(mask.T, W, torch.zeros_like(W))
     return {"start": task.start, "stop": task.stop, "W": W.cpu(), "violations": viol,

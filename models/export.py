@@ -59,6 +59,22 @@ class SynapseList:
     weight : float32 array ``(S,)``
     N, D : int
         Size of the network the list came from.
+    delay_ms : float64 array ``(S,)`` or None
+        Real-valued delay of each synapse in ms, for simulators in continuous time and
+        for learned delays (None: ``delay_steps`` steps of ``dt``). ``delay_steps`` is then
+        the channel of the discrete contract the synapse stands for (its rounded delay).
+
+    Examples
+    --------
+    >>> syn = SynapseList(np.array([1]), np.array([0]), np.array([3]), np.array([0.5], np.float32), N=2, D=4,
+    ...                   delay_ms=np.array([2.7]))
+    >>> len(syn), syn.delay_ms.tolist()
+    (1, [2.7])
+    >>> SynapseList(np.array([1]), np.array([0]), np.array([3]), np.array([0.5], np.float32), 2, 4,
+    ...             delay_ms=np.array([2.7, 1.0]))
+    Traceback (most recent call last):
+    ...
+    ValueError: delay_ms must have one entry per synapse (1); got shape (2,)
     """
 
     post: np.ndarray
@@ -67,6 +83,16 @@ class SynapseList:
     weight: np.ndarray
     N: int
     D: int
+    delay_ms: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.delay_ms is not None:
+            delay = np.asarray(self.delay_ms, dtype=np.float64)
+            if delay.shape != (len(self),):
+                raise ValueError(f"delay_ms must have one entry per synapse ({len(self)}); got shape {delay.shape}")
+            if not np.isfinite(delay).all() or (delay <= 0).any():
+                raise ValueError("delay_ms must be finite and > 0 ms")
+            object.__setattr__(self, "delay_ms", delay)
 
     def __len__(self) -> int:
         return int(self.weight.shape[0])

@@ -61,6 +61,7 @@ def main(argv=None) -> dict:
     p.add_argument("--M", type=int, default=1024)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--max-seconds", type=float, default=3000.0, help="time budget of each block (s)")
+    p.add_argument("--progress", action="store_true", help="a progress bar per block (on the workers' stderr)")
     args = p.parse_args(argv)
     started = time.perf_counter()
     N, M, T, D, p_A = (128, 32, 300, 21, 5e-3) if args.quick else (args.N, args.M, 1000, 41, 1e-3)
@@ -69,7 +70,7 @@ def main(argv=None) -> dict:
                           "block_size": -(-N // args.workers), "memory_gb": 3.0})
     with PeakMemory() as mem:
         t0 = time.perf_counter()
-        res = margin_init(targets, D, cfg, net=NetworkConfig(N=N, D=D), progress=False,
+        res = margin_init(targets, D, cfg, net=NetworkConfig(N=N, D=D), progress=args.progress or None,
                           executor=f"processes:{args.workers}" if args.workers > 1 else None)
         learn_s = time.perf_counter() - t0
         peak_learn = mem.peak
