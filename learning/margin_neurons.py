@@ -503,6 +503,21 @@ class _Block:
                                 p.kinds(lo, min(lo + batch, last), rows))
                                for lo in range(first, last, batch)])
 
+    def _forward(self, part, X, R):
+        """Membrane ``(B, n, steps)`` and step kinds of the columns ``X`` (rows ``R``) on one minibatch."""
+        p = self.p
+        lo, hi, ctx, kind_all = part
+        n = X.shape[1]
+        kind = kind_all if n == kind_all.shape[1] else kind_all[:, R.numpy()]
+        A = ctx.current(X).numpy().reshape(hi - lo, p.steps, n)
+        return _membrane(np.ascontiguousarray(A.transpose(0, 2, 1)), kind, p), kind
+
+    def _backward(self, part, u, kind, loss: str, acc) -> None:
+        """``acc += C^T dL/dA`` on one minibatch."""
+        g = _constraints(u, kind, self.p, loss, True)[2]
+        dA = _adjoint_rows(g, kind, self.p).reshape(-1, u.shape[1])
+        part[2].accumulate(acc, torch.from_numpy(dA))
+
     def evaluate(self, Wt, R, loss: str, grad: bool, keep_u: bool = False, steps=None):
         p = self.p
         n = R.numel()
@@ -512,22 +527,52 @@ class _Block:
         acc = torch.zeros(p.n_cols, n, dtype=Wt.dtype) if grad else None
         us = []
         for k in (range(len(self.steps)) if steps is None else steps):
-            for lo, hi, ctx, kind_all in self.steps[k]:
-                kind = kind_all if n == kind_all.shape[1] else kind_all[:, R.numpy()]
-                A = ctx.current(X).numpy().reshape(hi - lo, p.steps, n)
-                u = _membrane(np.ascontiguousarray(A.transpose(0, 2, 1)), kind, p)       # (B, n, steps)
-                del A
-                c, h, g = _constraints(u, kind, p, loss, grad)
+            for part in self.steps[k]:
+                u, kind = self._forward(part, X, R)
+                c, h, _ = _constraints(u, kind, p, loss, False)
                 counts += c
                 hsum += h
                 if keep_u:
                     us.append(torch.from_numpy(u))
-                del u
                 if grad:
-                    dA = _adjoint_rows(g, kind, p).reshape((hi - lo) * p.steps, n)
-                    del g
-                    ctx.accumulate(acc, torch.from_numpy(dA))
+                    self._backward(part, u, kind, loss, acc)
+                del u
         return counts, hsum, acc, us
+
+    def train_step(self, Wt, R, k: int, loss: str):
+        """Violations and hinge sums ``(n,)`` of the rows ``R`` (the columns of ``Wt``) on step ``k``, the
+        rows that violate (bool ``(n,)``) and their summed products ``(n_cols, busy)`` (None if none):
+        the gradient of the violating columns only, as :meth:`hdsnn.learning.margin` does."""
+        p = self.p
+        n = R.numel()
+        parts = self.steps[k]
+        counts = torch.zeros(n, dtype=torch.int64)
+        hsum = torch.zeros(n, dtype=torch.float64)
+        kept = None
+        for part in parts:
+            u, kind = self._forward(part, Wt, R)
+            c, h, _ = _constraints(u, kind, p, loss, False)
+            counts += c
+            hsum += h
+            kept = (u, kind) if len(parts) == 1 else None
+            del u
+        busy = counts > 0
+        cols = torch.nonzero(busy).flatten()
+        if cols.numel() == 0:
+            return counts, hsum, busy, None
+        acc = torch.zeros(p.n_cols, cols.numel(), dtype=Wt.dtype)
+        whole = cols.numel() == n
+        if kept is not None:
+            u, kind = kept
+            if not whole:
+                u, kind = np.ascontiguousarray(u[:, cols.numpy()]), np.ascontiguousarray(kind[:, cols.numpy()])
+            self._backward(parts[0], u, kind, loss, acc)
+        else:
+            Xb, Rb = (Wt, R) if whole else (Wt[:, cols].contiguous(), R[cols])
+            for part in parts:
+                u, kind = self._forward(part, Xb, Rb)
+                self._backward(part, u, kind, loss, acc)
+        return counts, hsum, busy, acc
 
 
 # --------------------------------------------------------------------------------------------
@@ -559,18 +604,24 @@ def _learn(task: _BlockTask) -> dict:
     t0 = time.perf_counter()
     cfg, p = task.config, task.problem
     device = torch.device(cfg.device)
-    Wt = task.W0.to(device).contiguous()
+    W = task.W0.to(device).contiguous()
     mask = None if task.mask is None else task.mask.to(device)
-    nb = Wt.shape[1]
+    nb = W.shape[1]
     step = min(cfg.step_patterns or p.M, p.M)
-    block = _Block(p, task.start, task.stop, step, min(task.batch, step), Wt.dtype, device)
-    opt = ColumnOptimizer(Wt, cfg, mask)
+    block = _Block(p, task.start, task.stop, step, min(task.batch, step), W.dtype, device)
+    opt = ColumnOptimizer(W, cfg, mask)
     order_rng = np.random.default_rng(cfg.seed)
     viol = torch.zeros(nb, dtype=torch.int64)
     loss_row = torch.zeros(nb, dtype=torch.float64)
     hist_v, hist_l = [], []
-    R = torch.arange(nb, device=device)
-    epochs_run, final = 0, False
+
+    def record(Wt, R, counts, hsum):
+        viol[R.cpu()] = counts.cpu()
+        loss_row[R.cpu()] = (hsum / p.M + 0.5 * cfg.l2 * (Wt.double() ** 2).sum(0)).cpu()
+
+    # the rows still learning, R, have their columns in Wt; a finished row's column is written back to W
+    R, Wt = torch.arange(nb, device=device), W
+    epochs_run = 0
     bar = tqdm(range(cfg.epochs), desc=f"margin_neurons rows {task.start}-{task.stop - 1}", unit="epoch",
                leave=False, disable=None if task.progress is None else not task.progress)
     for epoch in bar:
@@ -580,30 +631,33 @@ def _learn(task: _BlockTask) -> dict:
         hsum = torch.zeros(R.numel(), dtype=torch.float64, device=device)
         order = order_rng.permutation(len(block.steps)) if len(block.steps) > 1 else [0]
         for k in order:
-            counts, h, acc, _ = block.evaluate(Wt, R, cfg.loss, grad=True, steps=[int(k)])
+            counts, h, busy, acc = block.train_step(Wt, R, int(k), cfg.loss)
             seen += counts
             hsum += h
-            busy = counts > 0
-            if bool(busy.any()):
+            if acc is not None:
                 batches = block.steps[int(k)]
-                opt.step(Wt, R[busy], acc if bool(busy.all()) else acc[:, busy], batches[-1][1] - batches[0][0])
-        viol[R.cpu()] = seen.cpu()
-        loss_row[R.cpu()] = (hsum / p.M + 0.5 * cfg.l2 * (Wt[:, R].double() ** 2).sum(0)).cpu()
+                opt.step(Wt, torch.nonzero(busy).flatten(), acc, batches[-1][1] - batches[0][0])
+        record(Wt, R, seen, hsum)
         hist_v.append(viol.clone())
         hist_l.append(loss_row.clone())
         bar.set_postfix(violations=int(seen.sum()), neurons=int((seen > 0).sum()))
         epochs_run = epoch + 1
-        R = R[seen > 0]
+        going = seen > 0                   # a row without violations all epoch kept its weights: done
+        if not bool(going.all()):
+            if Wt is not W:
+                W[:, R] = Wt
+            R, Wt = R[going], Wt[:, going].contiguous()
+            opt.keep(going)
         if R.numel() == 0:
-            final = True
             break
-    if not final and R.numel():
+    if R.numel():                          # rows still learning: the violations of their final weights
         counts, h, _, _ = block.evaluate(Wt, R, cfg.loss, grad=False)
-        viol[R.cpu()] = counts.cpu()
-        loss_row[R.cpu()] = (h / p.M + 0.5 * cfg.l2 * (Wt[:, R].double() ** 2).sum(0)).cpu()
+        record(Wt, R, counts, h)
+        if Wt is not W:
+            W[:, R] = Wt
     if mask is not None:
-        Wt = torch.where(mask, Wt, torch.zeros_like(Wt))
-    return {"Wt": Wt.cpu(), "violations": viol, "history_violations": hist_v, "history_loss": hist_l,
+        W = torch.where(mask, W, torch.zeros_like(W))
+    return {"Wt": W.cpu(), "violations": viol, "history_violations": hist_v, "history_loss": hist_l,
             "epochs_run": epochs_run, "seconds": time.perf_counter() - t0}
 
 
