@@ -366,13 +366,23 @@ def _membrane(I: torch.Tensor, s: torch.Tensor, start: int, beta: float, theta: 
     ``s`` bool ``(B, T, n)`` the neurons' own targets; returns ``u`` ``(B, L, n)``.
 
     Each step is :func:`hdsnn.models.simulate.lif_step` with the target spikes of the
-    previous step, started from the clamped state (``u = 0``) at ``t = start-1`` (``start >= 1``).
+    previous step, started from the clamped state (``u = 0``) at ``t = start-1`` (``start >= 1``);
+    for the reset to zero written in place, the same operations in the same order (the same bits).
     """
     u = torch.empty_like(I)
+    if reset != "zero":
+        prev = torch.zeros_like(I[:, 0])
+        for k in range(I.shape[1]):
+            prev, _ = lif_step(prev, s[:, start + k - 1], I[:, k], beta, theta, reset)
+            u[:, k] = prev
+        return u
+    zero = torch.zeros((), dtype=I.dtype, device=I.device)
     prev = torch.zeros_like(I[:, 0])
     for k in range(I.shape[1]):
-        prev, _ = lif_step(prev, s[:, start + k - 1], I[:, k], beta, theta, reset)
-        u[:, k] = prev
+        out = u[:, k]
+        torch.where(s[:, start + k - 1], zero, prev, out=out)
+        out.mul_(beta).add_(I[:, k])                        # beta * u + I, as lif_step
+        prev = out
     return u
 
 
@@ -380,13 +390,17 @@ def _adjoint(g: torch.Tensor, s: torch.Tensor, start: int, beta: float, reset: s
     """Reverse recurrence of :func:`_membrane`: ``lam(t) = g(t) + a(t+1) lam(t+1)``, no carry into the clamp."""
     lam = torch.empty_like(g)
     nxt = torch.zeros_like(g[:, 0])
-    zero = torch.zeros_like(nxt)
+    zero = torch.zeros((), dtype=g.dtype, device=g.device)
     for k in range(g.shape[1] - 1, -1, -1):
-        carry = torch.where(s[:, start + k], zero, nxt) if reset == "zero" else nxt
-        nxt = g[:, k] + beta * carry
+        out = lam[:, k]
+        if reset == "zero":
+            torch.where(s[:, start + k], zero, nxt, out=out)
+        else:
+            out.copy_(nxt)
+        out.mul_(beta).add_(g[:, k])
         if k % _FLUSH_EVERY == 0:               # beta^k decays into subnormals, 10-100x slower to add
-            nxt = torch.where(nxt.abs() < _TINY, zero, nxt)
-        lam[:, k] = nxt
+            torch.where(out.abs() < _TINY, zero, out, out=out)
+        nxt = out
     return lam
 
 
