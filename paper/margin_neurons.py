@@ -9,9 +9,10 @@ every delay 1..D ms (``recall`` front door with ``Learned.recall_options``);
 (b) ``--per-pair`` lognormal delay draws per pair (median 10 ms, sigma 0.5, the
 draws of paper/biophysical.py's mask) kept real-valued
 (:func:`hdsnn.models.random_synapses`, recalled by :func:`hdsnn.learning.replay`).
-Pooled F1 over the free run, exact 1-ms bins and ±1 ms.
+Pooled F1 over the free run, exact 1-ms bins and ±1 ms; and ±1 ms under white
+background noise of the membrane (``--noise-mV``, the replica's ``noise_mV``, seed 1).
 
-Run: ``python -m paper.margin_neurons [--quick] [--N 256 --M 4 --T 500 --p 2e-3]``;
+Run: ``python -m paper.margin_neurons [--quick] [--N 256 --M 4 --T 500 --p 2e-3] [--workers 2]``;
 writes ``paper/results/margin_neurons[_quick|_N...].json``.
 """
 from __future__ import annotations
@@ -26,7 +27,7 @@ from ._common import PAPER_SIZE, parser, save
 
 def run(M: int, N: int, T: int, D: int, p: float, *, delays=("uniform", "lognormal"), per_pair: int = 20,
         config: NeuronMarginConfig | None = None, brian2: bool = False, seed: int = 0,
-        progress: bool | None = None) -> dict:
+        progress: bool | None = None, executor=None, noise_mV=()) -> dict:
     """Learn and recall the benchmark ``bernoulli_patterns(M, N, T, p, seed)`` for each connectivity."""
     cfg = config if config is not None else NeuronMarginConfig()
     P = bernoulli_patterns(M, N, T, p, seed=seed)
@@ -35,11 +36,11 @@ def run(M: int, N: int, T: int, D: int, p: float, *, delays=("uniform", "lognorm
     for kind in delays:
         start = time.perf_counter()
         if kind == "uniform":
-            res = neuron_margin_init(P, D=D, config=cfg, progress=progress)
+            res = neuron_margin_init(P, D=D, config=cfg, progress=progress, executor=executor)
         else:
             syn, d = random_synapses(N, D, p_connect=1.0, synapses_per_pair=per_pair,
                                      delays=DelayDistribution("lognormal", median_ms=10.0, sigma=0.5), seed=0)
-            res = neuron_margin_init(P, syn, cfg, delays_ms=d, progress=progress)
+            res = neuron_margin_init(P, syn, cfg, delays_ms=d, progress=progress, executor=executor)
         row = {"synapses": len(res.synapses), "violations": res.violations, "epochs": res.epochs_run,
                "neurons_violating": int((res.violations_per_neuron > 0).sum()), "learn_s": time.perf_counter() - start,
                "violations_per_epoch": [h["violations"] for h in res.history]}
@@ -55,6 +56,9 @@ def run(M: int, N: int, T: int, D: int, p: float, *, delays=("uniform", "lognorm
                 row[f"{sim}/f1_{'exact' if k == 0 else f'pm{k}ms'}"] = pooled["f1"]
                 row[f"{sim}/precision_recall_{k}"] = (pooled["precision"], pooled["recall"])
             row[f"{sim}/seconds"] = time.perf_counter() - start
+        for level in noise_mV:                 # white background noise (std in mV of the membrane), the replica
+            scores = replay(res, P, simulator="torch_neurons", tolerance=1, noise_mV=level, seed=1)
+            row[f"noise_{level:g}mV/f1_pm1ms"] = scores.pooled()["f1"]
         out[kind] = row
         print(f"{kind:>9}: {row['synapses']} synapses, {row['violations']} violations after {row['epochs']} epochs "
               f"({row['learn_s']:.0f} s); " + ", ".join(f"{s}: F1 exact {row[f'{s}/f1_exact']:.4f}, "
@@ -77,6 +81,10 @@ def main(argv=None) -> dict:
     p.add_argument("--block-size", type=int, default=None)
     p.add_argument("--memory-gb", type=float, default=4.0)
     p.add_argument("--brian2", action="store_true", help="also recall in Brian2 (numpy target)")
+    p.add_argument("--workers", type=int, default=1, help="local Dask worker processes, one block of neurons each")
+    p.add_argument("--progress", action="store_true", help="a progress bar per block")
+    p.add_argument("--noise-mV", default="0.5,1", help="comma-separated background noise levels (std, mV) to "
+                   "recall under (torch replica, ±1 ms); empty: none")
     args = p.parse_args(argv)
     started = time.perf_counter()
     if args.quick:
@@ -87,9 +95,13 @@ def main(argv=None) -> dict:
     res = {}
     for kind in args.delays.split(","):
         lr = args.lr if args.lr is not None else (0.05 if kind == "lognormal" else 0.01)
-        cfg = NeuronMarginConfig(epochs=args.epochs if not args.quick else 600, lr=lr, block_size=args.block_size,
+        block = args.block_size or (-(-size["N"] // args.workers) if args.workers > 1 else None)
+        cfg = NeuronMarginConfig(epochs=args.epochs if not args.quick else 600, lr=lr, block_size=block,
                                  memory_gb=args.memory_gb)
-        part = run(**size, delays=(kind,), per_pair=args.per_pair, config=cfg, brian2=args.brian2, progress=False)
+        part = run(**size, delays=(kind,), per_pair=args.per_pair, config=cfg, brian2=args.brian2,
+                   noise_mV=tuple(float(x) for x in args.noise_mV.split(",") if x),
+                   progress=args.progress or False,
+                   executor=f"processes:{args.workers}" if args.workers > 1 else None)
         res.setdefault("setup", {})[kind] = part["setup"]
         res[kind] = part[kind]
     tag = "_quick" if args.quick else "" if (args.N, args.M, args.T) == (N0, M0, T0) else f"_N{args.N}"
