@@ -88,6 +88,19 @@ def test_identical_spike_trains(model):
 
 
 @pytest.mark.brian2
+@pytest.mark.slow
+@pytest.mark.parametrize("model", FAST)
+def test_identical_spike_trains_on_200_neurons(model):
+    """The Done-when size: 200 neurons, spike for spike, at the efficacy of the 60-neuron case scaled to
+    the wider fan-in (the same expected input per neuron)."""
+    syn, delays, trials = network(N=200, seed=3)
+    b2, replica, _ = both(model, syn, trials, efficacy=EFFICACY[model] * 60 / 200, delays_ms=delays,
+                          max_rate_hz=None)
+    assert same_spikes(b2, replica)
+    assert 300 < len(b2.spikes[0]) < 20000
+
+
+@pytest.mark.brian2
 @pytest.mark.parametrize("model", FAST)
 @pytest.mark.parametrize("tau_ms", [0.0, 3.0])
 def test_identical_with_background_noise(model, tau_ms):
