@@ -44,7 +44,10 @@ guard); the adjoint's ``dL/dP`` comes back to the synapses through
     dL/dw_syn = sum_k kappa_k(d_syn) * dL/dP[pre, k-1, post]
     dL/dd_syn = w_syn * sum_k kappa'_k(d_syn) * dL/dP[pre, k-1, post]
 
-After each optimizer step the delays are clipped to their bounds. With
+After each optimizer step the delays are clipped to their bounds. With ``refit``
+(default) the weights are finally re-learned, for the best epoch's rounded
+delays, by the teacher-forced margin learner, and kept if they recall at
+least as well. With
 ``learn='weights'`` or ``'delays'`` the other set stays as initialised; with
 ``axonal=True`` one delay per presynaptic neuron is shared by all its synapses
 (``d_syn = d_axon[pre]``, the gradients summed over its synapses).
@@ -119,6 +122,15 @@ class DelayConfig(TrainConfig):
         Peak learning rate of the delays, in steps (> 0).
     self_connections : bool
         Allow ``post == pre`` when the learner draws the synapses.
+    refit : bool
+        After the epochs, re-learn the weights by the teacher-forced margin learner
+        (:func:`hdsnn.learning.margin_init`, one convex problem per neuron) on the channels of
+        the best epoch's rounded delays, and keep them if their eval F1 is not lower (the
+        margin learner finds exact weights for given delays where BPTT stalls on a few
+        missed spikes). Ignored with ``learn='delays'``.
+    init : {'margin', 'hebbian', 'random'}
+        Initial weights when none are given: the margin learner on the initial synapses'
+        channels (default), the masked Hebbian rule, or random.
 
     Examples
     --------
@@ -144,6 +156,8 @@ class DelayConfig(TrainConfig):
     sigma_min: float = param(0.05, "sigma below this is 0: two-tap linear interpolation", minimum=0.0)
     lr_delay: float = param(0.2, "peak learning rate of the delays (steps)", minimum=0.0, open_min=True)
     self_connections: bool = param(True, "allow post == pre when the synapses are drawn")
+    refit: bool = param(True, "after training, re-learn the weights by the margin learner on the best "
+                              "epoch's rounded delays; kept if its F1 is not lower (not with learn='delays')")
     init: str = param("margin", "initial weights when none are given: margin (the teacher-forced margin "
                                 "learner on the initial synapses), hebbian or random", choices=INITS)
 
@@ -341,7 +355,8 @@ def spread_synapses(weight, delay, post, pre, N: int, D: int, sigma: float) -> t
 
 
 def rounded_weights(synapses: SynapseList) -> torch.Tensor:
-    """The dense tensor ``(N, N, D)`` of a synapse list at its ``delay_steps`` (duplicates summed).
+    """The dense tensor ``(N, N, D)`` of a synapse list at its ``delay_steps`` (duplicates summed), as
+    :meth:`hdsnn.models.SynapseList.to_dense`.
 
     Examples
     --------
@@ -350,11 +365,7 @@ def rounded_weights(synapses: SynapseList) -> torch.Tensor:
     >>> rounded_weights(syn)[1, 0].tolist()
     [0.0, 0.75, 0.0]
     """
-    W = torch.zeros(synapses.N, synapses.N, synapses.D, dtype=torch.float32)
-    index = (torch.from_numpy(np.asarray(synapses.post)).long(), torch.from_numpy(np.asarray(synapses.pre)).long(),
-             torch.from_numpy(np.asarray(synapses.delay_steps)).long() - 1)
-    W.index_put_(index, torch.from_numpy(np.asarray(synapses.weight, np.float32)), accumulate=True)
-    return W
+    return synapses.to_dense()
 
 
 def _synapse_list(post, pre, weight, delay, N, D) -> SynapseList:
@@ -644,6 +655,16 @@ def _learn(targets, synapses, config, net, trial, mask, out, resume, progress) -
         if out_of_time:
             break
     bar.close()
+    if config.refit and config.learn != "delays" and not (resume and history and history[-1].get("refit")):
+        t0 = time.perf_counter()
+        delay_best = torch.from_numpy(best.delay_ms)
+        weight = _initial_weights(targets, post, pre, delay_best, replace(config, init="margin"), net)
+        refitted = _synapse_list(post, pre, weight, delay_best, N, D)
+        scores, runaway = _evaluate(refitted, trials, targets, net, config)
+        history.append({**_record(epoch, None, 0.0, None, scores, runaway, time.perf_counter() - t0),
+                        "refit": True})
+        if history[-1]["f1"] >= best_f1:
+            best_f1, best = history[-1]["f1"], refitted
     memory["peak_rss_bytes"] = _peak_rss()
     if device.type == "cuda":
         memory["peak_cuda_bytes"] = int(torch.cuda.max_memory_allocated(device))
