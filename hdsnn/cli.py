@@ -25,7 +25,7 @@ __all__ = ["main", "build_parser", "PAPER_SCRIPTS"]
 #: The scripts of paper/ runnable as ``hdsnn paper NAME``.
 PAPER_SCRIPTS = ("robustness", "sequential", "scans", "capacity", "methods", "biophysical", "gain_scan",
                  "bptt_train", "motif_example", "polychrony_compare", "stdp_compare", "margin_robustness",
-                 "margin_load", "margin_neurons")
+                 "margin_load", "margin_neurons", "learned_delays")
 INIT_METHODS = ("hebbian", "lstsq", "margin")
 TRAIN_METHODS = ("bptt", "stdp", "delays")
 #: Options of the run group of ``hdsnn train`` that are also fields of the delays learner's record.
