@@ -101,8 +101,8 @@ class DelayConfig(TrainConfig):
     DelRec's schedule is ``sigma_init=10, sigma_decay=0.95, sigma_steps=100``. The default
     starts at two-tap interpolation (``sigma_init=0``): measured from the margin start (M=2,
     N=64, T=150, D=12, K=4, pooled F1 0.88), a wide kernel makes the training network differ
-    from the rounded one and loses F1 (0.88 -> 0.46 after 80 epochs at ``sigma_init=2``, 0.40 at
-    1; 0.96 at 0). A wide kernel is what gives a delay far from the tap it needs a gradient at
+    from the rounded one and loses F1 (after 60 epochs, ``sigma_init=1``: 0.88 -> 0.40 at the
+    last epoch; ``sigma_init=0``: 0.94 to 0.98). A wide kernel is what gives a delay far from the tap it needs a gradient at
     all (at ``sigma=0`` only the two taps around a delay see it): the two-neuron example of the
     tests needs ``sigma_init=2``.
 
