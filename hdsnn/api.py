@@ -132,7 +132,8 @@ def learn_file(patterns, out, method: str = "hebbian", *, net: NetworkConfig | N
                   folders=[("--run-dir", run_dir)] if run_dir is not None else ())
     targets, _ = load_raster(patterns)
     W0 = None if init_weights is None else load_weights(init_weights)[0]
-    extra = {"out": run_dir, "resume": resume} if method == "bptt" else {"executor": executor} if executor else {}
+    extra = ({"out": run_dir, "resume": resume} if method in ("bptt", "delays")
+             else {"executor": executor} if executor else {})
     learned = learn(targets, method, D=D, net=net, mask=mask, W0=W0, progress=progress, **extra, **options)
     M, N, T = targets.shape
     meta = {**learned.metadata(), "patterns": {"file": str(patterns), "shape": [M, N, T]},

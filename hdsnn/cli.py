@@ -25,9 +25,11 @@ __all__ = ["main", "build_parser", "PAPER_SCRIPTS"]
 #: The scripts of paper/ runnable as ``hdsnn paper NAME``.
 PAPER_SCRIPTS = ("robustness", "sequential", "scans", "capacity", "methods", "biophysical", "gain_scan",
                  "bptt_train", "motif_example", "polychrony_compare", "stdp_compare", "margin_robustness",
-                 "margin_load", "margin_neurons")
+                 "margin_load", "margin_neurons", "learned_delays")
 INIT_METHODS = ("hebbian", "lstsq", "margin")
-TRAIN_METHODS = ("bptt", "stdp")
+TRAIN_METHODS = ("bptt", "stdp", "delays")
+#: Options of the run group of ``hdsnn train`` that are also fields of the delays learner's record.
+SHARED_RUN = ("p_connect", "synapses_per_pair")
 SIM_RENAME = {"seed": "brian2_seed"}
 
 
@@ -63,24 +65,28 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--method", choices=methods, default=methods[0], help="learning rule")
         add_record(p.add_argument_group("network"), NetworkConfig, skip=("N",))
         records = {m: LEARNERS[m].options for m in methods}
+        if name == "train":                       # before the records: these flags are shared with delays
+            g = p.add_argument_group("run")
+            g.add_argument("--run-dir", default=None, help="bptt, delays: checkpoint and history (default: "
+                                                           "--out without .npz, plus _run)")
+            g.add_argument("--resume", action="store_true", help="bptt, delays: continue from the checkpoint")
+            g.add_argument("--init-weights", default=None, help="bptt: initial weights .npz (default: --init)")
+            g.add_argument("--p-connect", type=float, default=None, help="bptt, stdp: learn on a random mask "
+                           "with this probability that a pair is connected; delays: that of its synapses "
+                           "(default 1.0)")
+            g.add_argument("--synapses-per-pair", type=int, default=None, help="synapses per connected pair "
+                           "(default: 3 in a random mask, 1 for delays)")
+            g.add_argument("--mask-seed", type=int, default=0, help="bptt, stdp, with --p-connect: seed of the "
+                                                                   "mask (delays: --seed)")
+            g.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+            g.add_argument("--no-progress", action="store_true", help="no progress bar")
         g = p.add_argument_group("method options (default: the method's own)")
-        for cls in records.values():
-            add_record(g, cls, keep_default=False, owners=owners(records), skip=("beta",))
+        # delays first: its --init has the most choices (margin, hebbian, random); the others check theirs
+        for method in sorted(records, key=lambda m: m != "delays"):
+            add_record(g, records[method], keep_default=False, owners=owners(records), skip=("beta",))
         if name == "init":
             p.add_argument("--executor", default=None, help="margin: where the blocks of neurons run: 'local' "
                            "(default), K or 'processes:K' (a local Dask cluster), or tcp://HOST:PORT (a scheduler)")
-        if name == "train":
-            g = p.add_argument_group("run")
-            g.add_argument("--run-dir", default=None, help="bptt: checkpoint, history and figure (default: "
-                                                           "--out without .npz, plus _run)")
-            g.add_argument("--resume", action="store_true", help="bptt: continue from the checkpoint")
-            g.add_argument("--init-weights", default=None, help="bptt: initial weights .npz (default: --init)")
-            g.add_argument("--p-connect", type=float, default=None, help="learn on a random mask: probability "
-                                                                          "that a pair is connected")
-            g.add_argument("--synapses-per-pair", type=int, default=3, help="with --p-connect: synapses per pair")
-            g.add_argument("--mask-seed", type=int, default=0, help="with --p-connect: seed of the mask")
-            g.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
-            g.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     p = sub.add_parser("recall", help="recall patterns from their triggers", **sub_kw,
                        description="Recall every pattern from its trigger window with weights W, print scores, "
@@ -153,24 +159,35 @@ def _patterns(args):
 
 def _learn(args):
     methods = INIT_METHODS if args.command == "init" else TRAIN_METHODS
-    given = given_options(args, {m: LEARNERS[m].options for m in methods}, args.method, "--method", skip=("beta",))
+    shared = SHARED_RUN if args.command == "train" and args.method != "delays" else ()
+    given = given_options(args, {m: LEARNERS[m].options for m in methods}, args.method, "--method",
+                          skip=("beta",) + shared)
     net = record_from_args(NetworkConfig, args, N=1)
     extra = {"executor": args.executor} if args.command == "init" and args.executor else {}
     if args.command == "train":
-        if args.method == "bptt":
+        if args.method in ("bptt", "delays"):
             run_dir = args.run_dir or str(args.out)[:-len(".npz")] + "_run"
-            extra = {"run_dir": run_dir, "resume": args.resume, "init_weights": args.init_weights}
+            extra = {"run_dir": run_dir, "resume": args.resume}
+            if args.init_weights:
+                if args.method != "bptt":
+                    raise ValueError("--init-weights applies to --method bptt only")
+                extra["init_weights"] = args.init_weights
         elif args.run_dir or args.resume or args.init_weights:
-            raise ValueError("--run-dir, --resume and --init-weights apply to --method bptt only")
+            raise ValueError("--run-dir, --resume and --init-weights apply to --method bptt (and delays) only")
+        if args.method == "delays" and args.mask_seed != 0:
+            raise ValueError("--mask-seed does not apply to --method 'delays': its synapses are drawn with --seed")
         extra["progress"] = False if args.no_progress else None
         if args.threads is not None:
             import torch
             torch.set_num_threads(check_int("--threads", args.threads, 1))
-        if args.p_connect is not None:
-            check_int("--synapses-per-pair", args.synapses_per_pair, 1, net.D)
+        if args.p_connect is not None and args.method != "delays":
+            k = 3 if args.synapses_per_pair is None else args.synapses_per_pair
+            check_int("--synapses-per-pair", k, 1, net.D)
             N = int(api.load_raster(args.patterns)[0].shape[1])
-            extra["mask"] = random_mask(N, net.D, p_connect=args.p_connect,
-                                        synapses_per_pair=args.synapses_per_pair, seed=args.mask_seed)
+            extra["mask"] = random_mask(N, net.D, p_connect=args.p_connect, synapses_per_pair=k,
+                                        seed=args.mask_seed)
+        elif args.synapses_per_pair is not None and args.method != "delays":
+            raise ValueError("--synapses-per-pair applies with --p-connect (or to --method delays)")
     if args.method == "stdp":
         given.setdefault("beta", net.beta)
     D = None if extra.get("init_weights") else net.D
@@ -179,6 +196,10 @@ def _learn(args):
     print(f"learned W {tuple(learned.W.shape)} by {learned.method} in {learned.seconds:.2f} s, "
           f"{float((learned.W != 0).float().mean()):.1%} non-zero")
     facts = learned.details
+    if "n_synapses" in facts and "synapses" in facts:
+        syn = facts["synapses"]
+        print(f"{len(syn)} synapses, delays {float(syn.delay_ms.min()):.2f} .. {float(syn.delay_ms.max()):.2f} "
+              f"steps (mean {float(syn.delay_ms.mean()):.2f})")
     if "best_f1" in facts:
         print(f"pooled F1 {learned.history[0]['f1']:.4f} (init) -> {facts['best_f1']:.4f} (best), "
               f"{facts['epochs']} epochs")

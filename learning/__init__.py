@@ -1,10 +1,10 @@
-"""How weights are found: Hebbian rule, least squares, BPTT and STDP, behind ``learn(targets, method)``.
+"""How weights are found: Hebbian rule, least squares, margin, BPTT, STDP and learned delays, behind ``learn(targets, method)``.
 
 Examples
 --------
 >>> from hdsnn.learning import learn, LEARNERS
 >>> sorted(LEARNERS)
-['bptt', 'hebbian', 'lstsq', 'margin', 'margin_neurons', 'stdp']
+['bptt', 'delays', 'hebbian', 'lstsq', 'margin', 'margin_neurons', 'stdp']
 """
 from .context import check_patterns, context_matrix, deconvolved_target, dense_context
 from .hebbian import DEFAULT_GAIN, hebbian_init, hebbian_init_dense, hebbian_scale, masked_hebbian_init
@@ -16,6 +16,7 @@ from .stdp import STDPConfig, stdp_closed_form, stdp_event_loop
 from .stdp_brian2 import stdp_brian2
 from .margin import MarginConfig, MarginResult, count_violations, margin_init, margin_loss, teacher_forced_membrane
 from .margin_neurons import NeuronMarginConfig, NeuronMarginResult, neuron_margin_init, neuron_membrane, neuron_violations, replay
+from .delays import DelayConfig, DelayResult, delay_sigma, learn_delays, rounded_weights, spread_synapses, tap_kernel
 from .learn import LEARNERS, HebbianOptions, Learned, LstsqOptions, StdpOptions, learn
 
 __all__ = [
@@ -31,6 +32,8 @@ __all__ = [
     # margin learning
     "MarginConfig", "MarginResult", "margin_init", "teacher_forced_membrane", "count_violations", "margin_loss",
     "NeuronMarginConfig", "NeuronMarginResult", "neuron_margin_init", "neuron_membrane", "neuron_violations", "replay",
+    # learned delays
+    "DelayConfig", "DelayResult", "learn_delays", "spread_synapses", "tap_kernel", "delay_sigma", "rounded_weights",
     # STDP
     "STDPConfig", "stdp_closed_form", "stdp_event_loop", "stdp_brian2",
 ]

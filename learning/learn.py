@@ -16,6 +16,8 @@ margin_neurons  the same in the dynamics of the ``lif_current`` model  :class:`~
                 at dt = 0.1 ms (recall with ``details['recall_options']``)
 bptt            closed-loop surrogate-gradient BPTT                    :class:`~hdsnn.learning.TrainConfig`
 stdp            pair-based STDP on the delayed synapses (torch/Brian2)  :class:`StdpOptions`
+delays          weights and real-valued delays of a sparse synapse     :class:`~hdsnn.learning.DelayConfig`
+                list by closed-loop BPTT (``details['synapses']``)
 ==============  ====================================================  =====================================
 
 Examples
@@ -39,9 +41,11 @@ import torch
 
 from hdsnn.config import NetworkConfig, Record, param, resolve_options
 from hdsnn.models.brian2.context import check_target
+from hdsnn.models.export import SynapseList
 from hdsnn.validation import check_choice, check_int, check_raster, check_weights
 
 from .bptt import TrainConfig, train
+from .delays import DelayConfig, learn_delays, rounded_weights
 from .hebbian import DEFAULT_GAIN, check_weight_memory, hebbian_init, masked_hebbian_init
 from .least_squares import LSTSQ_GAIN, least_squares_init
 from .margin import MarginConfig, margin_init
@@ -104,7 +108,8 @@ class Learned:
     history : list of dict
         Per-epoch records of iterative learners (empty otherwise).
     details : dict
-        Learner-specific facts (STDP amplitudes, BPTT last weights and epochs...).
+        Learner-specific facts (STDP amplitudes, BPTT last weights and epochs, the learned
+        :class:`~hdsnn.models.SynapseList` of ``delays``...).
     """
 
     W: torch.Tensor
@@ -118,7 +123,7 @@ class Learned:
 
     def metadata(self) -> dict:
         """JSON metadata for the weights file (:func:`hdsnn.io.save_weights`)."""
-        extra = {k: v for k, v in self.details.items() if not isinstance(v, torch.Tensor)}
+        extra = {k: v for k, v in self.details.items() if not isinstance(v, (torch.Tensor, SynapseList))}
         return {"method": self.method, "options": self.options, "network": self.network, "D": self.W.shape[2],
                 "masked": self.mask is not None, **extra}
 
@@ -152,6 +157,14 @@ def _bptt(targets, net, mask, W0, opts, progress, *, out=None, resume=False):
     result = train(targets, W0, opts, net, mask=mask, out=out, resume=resume, progress=progress)
     return result.best_W, result.history, {"best_f1": result.best_f1, "epochs": result.epochs,
                                             "last_W": result.W}
+
+
+def _delays(targets, net, mask, W0, opts, progress, *, out=None, resume=False):
+    result = learn_delays(targets, None, opts, net, mask=mask, out=out, resume=resume, progress=progress)
+    syn = result.synapses
+    return rounded_weights(syn), result.history, {
+        "synapses": syn, "last_synapses": result.last, "initial_synapses": result.initial,
+        "best_f1": result.best_f1, "epochs": result.epochs, "n_synapses": len(syn), "memory": result.memory}
 
 
 def _margin(targets, net, mask, W0, opts, progress, *, executor=None):
@@ -191,6 +204,7 @@ LEARNERS = {
                               "teacher-forced margin learning in a continuous-time neuron (lif_current)"),
     "bptt": Learner(TrainConfig, _bptt, "closed-loop surrogate-gradient BPTT"),
     "stdp": Learner(StdpOptions, _stdp, "online pair-based STDP"),
+    "delays": Learner(DelayConfig, _delays, "weights and real-valued delays of sparse synapses by BPTT"),
 }
 
 
@@ -215,7 +229,7 @@ def learn(targets, method: str = "hebbian", *, D: int | None = None, net: Networ
     progress : bool or None
         Progress bar (None: on a terminal only).
     out, resume :
-        Run folder and resumption of ``bptt`` (checkpoint, history, figure).
+        Run folder and resumption of ``bptt`` and ``delays`` (checkpoint, history).
     executor : None, str, int or Executor
         Where ``margin`` and ``margin_neurons`` run their blocks of neurons (:func:`hdsnn.parallel.get_executor`).
     **options
@@ -240,9 +254,9 @@ def learn(targets, method: str = "hebbian", *, D: int | None = None, net: Networ
                          f"got method {method!r}")
     if executor is not None and method not in ("margin", "margin_neurons"):
         raise ValueError(f"executor is for methods 'margin' and 'margin_neurons' only; got method {method!r}")
-    if (out is not None or resume) and method != "bptt":
-        raise ValueError(f"out and resume are for method 'bptt' only; got method {method!r}")
-    D = _delays(D, net, mask, W0, N)
+    if (out is not None or resume) and method not in ("bptt", "delays"):
+        raise ValueError(f"out and resume are for methods 'bptt' and 'delays' only; got method {method!r}")
+    D = _number_of_delays(D, net, mask, W0, N)
     if D >= T:
         raise ValueError(f"D ({D} delays) must be smaller than T ({T} steps per pattern)")
     net = replace(net if net is not None else NetworkConfig(), N=N, D=D)
@@ -254,7 +268,7 @@ def learn(targets, method: str = "hebbian", *, D: int | None = None, net: Networ
         W0 = check_weights("W0", W0, N=N, D=D)
     _check_memory(method, opts, targets, D)
     start = time.perf_counter()
-    extra = ({"out": out, "resume": resume} if method == "bptt"
+    extra = ({"out": out, "resume": resume} if method in ("bptt", "delays")
              else {"executor": executor} if method in ("margin", "margin_neurons") else {})
     W, history, details = learner.run(targets, net, mask, W0, opts, progress, **extra)
     return Learned(W, method, opts.to_dict(), net.to_dict(), mask, time.perf_counter() - start, history, details)
@@ -264,7 +278,8 @@ def learn(targets, method: str = "hebbian", *, D: int | None = None, net: Networ
 _WEIGHT_COPIES = {"bptt": 5,           # parameter, best, gradient, two AdamW moments
                   "stdp": 3 * 2,       # float64 weights, traces and the returned copy
                   "margin": 4,         # weights, Adam moments, the gradient
-                  "margin_neurons": 4}
+                  "margin_neurons": 4,
+                  "delays": 3}         # tap tensor, its gradient, the eval tensor
 
 
 def _check_memory(method: str, opts, targets, D: int) -> None:
@@ -273,13 +288,13 @@ def _check_memory(method: str, opts, targets, D: int) -> None:
         return                                     # hebbian and lstsq estimate their own
     M, N, T = targets.shape
     extra = (_WEIGHT_COPIES[method] - 1) * N * N * D * 4
-    if method == "bptt":
+    if method in ("bptt", "delays"):
         B = opts.batch_size or M
         extra += B * N * (T + D) * 2               # spikes (bits as bytes) and membranes of a batch, per step
     check_weight_memory(N, D, torch.float32, f"method {method!r}:", extra)
 
 
-def _delays(D, net, mask, W0, N) -> int:
+def _number_of_delays(D, net, mask, W0, N) -> int:
     """D from the explicit argument, the mask and W0 (which must agree), else ``net.D``, else 41."""
     given = {k: v for k, v in {"D": D, "mask": None if mask is None else int(torch.as_tensor(mask).shape[-1]),
                                "W0": None if W0 is None else int(torch.as_tensor(W0).shape[-1])}.items()

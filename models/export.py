@@ -98,7 +98,8 @@ class SynapseList:
         return int(self.weight.shape[0])
 
     def to_dense(self) -> torch.Tensor:
-        """The weight tensor ``(N, N, D)`` these synapses stand for (pruned entries are 0).
+        """The weight tensor ``(N, N, D)`` these synapses stand for (pruned entries are 0; several synapses on
+        one ``(post, pre, delay_steps)`` add up, as they do in Brian2).
 
         Examples
         --------
@@ -107,8 +108,9 @@ class SynapseList:
         True
         """
         W = torch.zeros(self.N, self.N, self.D, dtype=torch.float32)
-        W[torch.from_numpy(self.post).long(), torch.from_numpy(self.pre).long(),
-          torch.from_numpy(self.delay_steps).long() - 1] = torch.from_numpy(self.weight)
+        index = (torch.from_numpy(np.asarray(self.post)).long(), torch.from_numpy(np.asarray(self.pre)).long(),
+                 torch.from_numpy(np.asarray(self.delay_steps)).long() - 1)
+        W.index_put_(index, torch.from_numpy(np.asarray(self.weight, np.float32)), accumulate=True)
         return W
 
 

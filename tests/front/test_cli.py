@@ -157,3 +157,26 @@ def test_margin_from_the_command_line(tmp_path, capsys):
     assert meta["options"]["kappa"] == 0.25 and meta["options"]["init"] == "zero" and meta["violations"] == 0
     assert main(["init", "--patterns", str(pat), "--out", str(w), "--method", "hebbian", "--kappa", "1"]) == 2
     assert "--kappa do(es) not apply to --method 'hebbian'" in capsys.readouterr().err
+
+
+def test_train_delays_from_the_generated_options(tmp_path, capsys):
+    """`hdsnn train --method delays --synapses-per-pair K --p-connect P --learn both` reaches the delays
+    learner with those options; the mask flags of bptt/stdp are refused for it."""
+    pat, w = tmp_path / "p.npz", tmp_path / "w.npz"
+    assert main(["patterns", "--out", str(pat), "--M", "1", "--N", "12", "--T", "40", "--p-A", "0.05"]) == 0
+    assert main(["train", "--method", "delays", "--patterns", str(pat), "--out", str(w), "--D", "6",
+                 "--synapses-per-pair", "2", "--p-connect", "0.5", "--learn", "both", "--epochs", "2",
+                 "--init", "hebbian", "--dropout", "0", "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "synapses, delays" in printed
+    W, meta = load_weights(w)
+    assert meta["method"] == "delays" and meta["options"]["synapses_per_pair"] == 2
+    assert meta["options"]["p_connect"] == 0.5 and meta["options"]["learn"] == "both"
+    assert 0 < int((W != 0).sum()) <= meta["n_synapses"]                 # duplicates on one channel sum
+    assert (tmp_path / "w_run" / "history.json").exists()
+    assert main(["train", "--method", "delays", "--patterns", str(pat), "--out", str(w), "--D", "6",
+                 "--mask-seed", "3", "--epochs", "1"]) == 2
+    assert "--mask-seed does not apply to --method 'delays'" in capsys.readouterr().err
+    assert main(["train", "--method", "bptt", "--patterns", str(pat), "--out", str(w), "--D", "6",
+                 "--learn", "both", "--epochs", "1"]) == 2
+    assert "--learn do(es) not apply to --method 'bptt'" in capsys.readouterr().err

@@ -1,10 +1,11 @@
 """Export of W to synapses: pruning policies, memory estimate and refusal."""
+import numpy as np
 import pytest
 import torch
 
 from conftest import dyadic_weights
 from hdsnn.models.export import (BYTES_PER_SYNAPSE, check_memory, count_kept, estimate_memory,
-                                 export_synapses)
+                                 SynapseList, export_synapses)
 
 
 def test_export_round_trips_every_nonzero_entry():
@@ -99,3 +100,11 @@ def test_a_budget_that_no_pruning_fits_says_so():
             f"the memory budget of 0.00 GiB cannot hold a Brian2 network of N=1024 neurons even with one synapse "
             f"each (about {least:.2f} GiB); raise the budget (budget_gb) to at least")):
         check_memory(10**6, 1000.0, N=1024, available=10**6)
+
+
+def test_to_dense_adds_synapses_that_share_a_channel():
+    """Several synapses of one pair on one delay add up (as in Brian2); one must not overwrite the other."""
+    syn = SynapseList(np.array([1, 1, 0], np.int32), np.array([0, 0, 1], np.int32), np.array([2, 2, 1], np.int32),
+                      np.array([0.5, 0.25, 1.0], np.float32), N=2, D=3)
+    W = syn.to_dense()
+    assert W[1, 0].tolist() == [0.0, 0.75, 0.0] and W[0, 1, 0] == 1.0 and float(W.sum()) == 1.75
