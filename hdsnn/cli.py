@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
 from . import __version__, api
 from .cli_options import Formatter, add_record, given_options, option_type, owners, record_from_args
 from .config import NetworkConfig, PatternConfig, TrialConfig, options
 from .learning.learn import LEARNERS
-from .models.connectivity import random_mask
+from .models.connectivity import SynapseConfig, random_mask
 from .models.recall import SIMULATORS
 from .validation import check_int
 
@@ -26,7 +27,7 @@ __all__ = ["main", "build_parser", "PAPER_SCRIPTS"]
 PAPER_SCRIPTS = ("robustness", "sequential", "scans", "capacity", "methods", "biophysical", "gain_scan",
                  "bptt_train", "motif_example", "polychrony_compare", "stdp_compare", "margin_robustness",
                  "margin_load", "margin_neurons", "learned_delays")
-INIT_METHODS = ("hebbian", "lstsq", "margin")
+INIT_METHODS = ("hebbian", "lstsq", "margin", "margin_neurons")
 TRAIN_METHODS = ("bptt", "stdp", "delays")
 #: Options of the run group of ``hdsnn train`` that are also fields of the delays learner's record.
 SHARED_RUN = ("p_connect", "synapses_per_pair")
@@ -85,13 +86,17 @@ def build_parser() -> argparse.ArgumentParser:
         for method in sorted(records, key=lambda m: m != "delays"):
             add_record(g, records[method], keep_default=False, owners=owners(records), skip=("beta",))
         if name == "init":
-            p.add_argument("--executor", default=None, help="margin: where the blocks of neurons run: 'local' "
-                           "(default), K or 'processes:K' (a local Dask cluster), or tcp://HOST:PORT (a scheduler)")
+            p.add_argument("--executor", default=None, help="margin, margin_neurons: where the blocks of neurons run: "
+                           "'local' (default), K or 'processes:K' (a local Dask cluster), or tcp://HOST:PORT (a "
+                           "scheduler)")
+            add_record(p.add_argument_group("synapses of margin_neurons (written as a synapse file)"), SynapseConfig,
+                       keep_default=False, owners={o.name: f"default {o.default}" for o in options(SynapseConfig)})
 
     p = sub.add_parser("recall", help="recall patterns from their triggers", **sub_kw,
                        description="Recall every pattern from its trigger window with weights W, print scores, "
                                    "write the recalled raster (.npz) and its scores (.json).")
-    p.add_argument("--weights", required=True, help="weights .npz file (from `hdsnn init`)")
+    p.add_argument("--weights", required=True, help="weights .npz file (from `hdsnn init`): a dense W or a synapse "
+                                                     "list; settings it was learned for are the defaults")
     p.add_argument("--patterns", required=True, help="patterns .npz file")
     p.add_argument("--out", required=True, help="output raster .npz file; scores go next to it as .json")
     p.add_argument("--simulator", choices=tuple(SIMULATORS), default="torch", help="simulator")
@@ -164,6 +169,16 @@ def _learn(args):
                           skip=("beta",) + shared)
     net = record_from_args(NetworkConfig, args, N=1)
     extra = {"executor": args.executor} if args.command == "init" and args.executor else {}
+    if args.command == "init":
+        chosen = {o.name: getattr(args, o.name) for o in options(SynapseConfig) if getattr(args, o.name) is not None}
+        if chosen and args.method != "margin_neurons":
+            raise ValueError(", ".join("--" + k.replace("_", "-") for k in sorted(chosen))
+                             + f" apply to --method margin_neurons only; got --method {args.method}")
+        if chosen and "delays" not in chosen:
+            raise ValueError(", ".join("--" + k.replace("_", "-") for k in sorted(chosen))
+                             + " need --delays uniform|lognormal|exponential")
+        if chosen:
+            extra["synapse_config"] = SynapseConfig(**chosen)
     if args.command == "train":
         if args.method in ("bptt", "delays"):
             run_dir = args.run_dir or str(args.out)[:-len(".npz")] + "_run"
@@ -193,11 +208,19 @@ def _learn(args):
     D = None if extra.get("init_weights") else net.D
     res = api.learn_file(args.patterns, args.out, args.method, net=net, D=D, **extra, **given)
     learned = res["learned"]
-    print(f"learned W {tuple(learned.W.shape)} by {learned.method} in {learned.seconds:.2f} s, "
-          f"{float((learned.W != 0).float().mean()):.1%} non-zero")
+    if learned.synapses is not None:
+        syn = learned.synapses
+        delays = "real-valued delays" if syn.delay_ms is not None else f"whole-ms delays 1..{syn.D}"
+        neuron = learned.options.get("neuron")
+        print(f"learned {len(syn)} synapses ({delays}) by {learned.method}"
+              + (f" for neuron {neuron}" if neuron else "") + f" in {learned.seconds:.2f} s, "
+              f"{float((syn.weight != 0).mean()) if len(syn) else 0.0:.1%} non-zero")
+    else:
+        print(f"learned W {tuple(learned.W.shape)} by {learned.method} in {learned.seconds:.2f} s, "
+              f"{float((learned.W != 0).float().mean()):.1%} non-zero")
     facts = learned.details
-    if "n_synapses" in facts and "synapses" in facts:
-        syn = facts["synapses"]
+    if learned.method == "delays":
+        syn = learned.synapses
         print(f"{len(syn)} synapses, delays {float(syn.delay_ms.min()):.2f} .. {float(syn.delay_ms.max()):.2f} "
               f"steps (mean {float(syn.delay_ms.mean()):.2f})")
     if "best_f1" in facts:
@@ -218,8 +241,10 @@ def _recall(args):
                           net=record_from_args(NetworkConfig, args, N=1, D=1), trial=trial, max_rate=args.max_rate, **given)
     result = res["recall"]
     if "efficacy" in result.provenance:
-        print(f"{args.simulator} {given.get('neuron')}: efficacy {result.provenance['efficacy']:g}, scores at "
-              f"±{result.provenance['options']['tolerance']} ms")
+        opts = result.provenance["options"]
+        print(f"{args.simulator} {opts.get('neuron')}: efficacy {result.provenance['efficacy']:g}, delays shortened "
+              f"by {result.provenance['delay_shift_ms']:g} ms, dt {opts.get('dt_ms'):g} ms, scores at "
+              f"±{opts['tolerance']} ms")
     print(_table(result.scores, result.seconds))
     return res
 
@@ -254,7 +279,16 @@ def main(argv: list[str] | None = None) -> int:
     handlers = {"demo": _demo, "patterns": _patterns, "init": _learn, "train": _learn, "recall": _recall,
                 "analyze": _analyze, "paper": _paper}
     try:
-        res = handlers[args.command](args)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", api.LearnedForWarning)
+            try:
+                res = handlers[args.command](args)
+            finally:
+                for w in caught:
+                    if issubclass(w.category, api.LearnedForWarning):
+                        print(f"hdsnn: warning: {w.message}", file=sys.stderr)
+                    else:
+                        warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     except (ValueError, OSError) as err:
         print(f"hdsnn: error: {err}", file=sys.stderr)
         return 2

@@ -1,9 +1,11 @@
-"""Files: rasters and weights as ``.npz`` with JSON metadata, no pickle.
+"""Files: rasters, weights and synapse lists as ``.npz`` with JSON metadata, no pickle.
 
 A raster file holds ``raster`` (bool, ``(M, N, T)``); a weight file holds
-``W`` (float32, ``(N, N, D)``, index ``[post, pre, delay-1]``). Both hold
+``W`` (float32, ``(N, N, D)``, index ``[post, pre, delay-1]``); a synapse file
+(:func:`hdsnn.models.save_synapses`, built on :func:`save_arrays`) holds a COO
+list ``post, pre, delay_steps, weight`` and optionally ``delay_ms``. Each holds
 ``meta``: a JSON string with the kind of file, the package version, the
-shape and the configuration that produced it. Files are written to a
+shapes and the configuration that produced it. Files are written to a
 temporary file in the same folder and renamed, so an interrupted write never
 leaves a half-written file under the final name. Loading uses
 ``allow_pickle=False`` and checks kind, keys, dtype and shape.
@@ -25,12 +27,12 @@ import torch
 from .validation import check_allocation, check_raster, check_weights, format_bytes, memory_budget
 
 __all__ = ["save_raster", "load_raster", "save_weights", "load_weights", "write_json", "read_meta", "save_figure",
-           "atomic_write", "replace_atomically", "folder_lock"]
+           "atomic_write", "replace_atomically", "folder_lock", "save_arrays", "load_arrays", "file_kind"]
 
 FORMAT = 1
 
 #: Metadata keys that the file format writes itself: user metadata may not use them.
-RESERVED_KEYS = ("dtype", "format", "hdsnn_version", "kind", "shape")
+RESERVED_KEYS = ("dtype", "dtypes", "format", "hdsnn_version", "kind", "shape", "shapes")
 
 
 def _umask() -> int:
@@ -107,27 +109,105 @@ def atomic_write(path, write) -> Path:
 
 
 def _save_npz(path, kind: str, key: str, array: np.ndarray, meta: dict) -> Path:
+    return save_arrays(path, kind, {key: array}, meta, main=key)
+
+
+def save_arrays(path, kind: str, arrays: dict, meta: dict, *, main: str | None = None) -> Path:
+    """Write named arrays and their JSON metadata to one ``.npz`` file, atomically, without pickle.
+
+    The building block of the raster, weight and synapse files: ``meta`` gets the file's ``kind``,
+    the format version, the package version and the ``shapes`` and ``dtypes`` of every array (and
+    ``shape``/``dtype`` of the ``main`` one); loading (:func:`load_arrays`) checks them.
+
+    Parameters
+    ----------
+    path : str or Path
+        Destination, ending in ``.npz``.
+    kind : str
+        What the file holds (``'raster'``, ``'weights'``, ``'synapses'``).
+    arrays : dict of str -> numpy array
+        Arrays of a plain (not object) dtype; the name ``'meta'`` is reserved.
+    meta : dict
+        JSON-serialisable metadata; the keys of :data:`RESERVED_KEYS` are refused.
+    main : str, optional
+        The array whose shape and dtype go under ``shape`` and ``dtype``.
+
+    Raises
+    ------
+    ValueError
+        A reserved metadata key, an array named ``'meta'``, an object array, or a path not ending in ``.npz``.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> f = os.path.join(tempfile.mkdtemp(), "a.npz")
+    >>> _ = save_arrays(f, "example", {"x": np.arange(3), "y": np.ones(2)}, {"note": "hi"})
+    >>> arrays, meta = load_arrays(f, "example", ("x", "y"))
+    >>> arrays["x"].tolist(), meta["note"], meta["shapes"]["y"]
+    ([0, 1, 2], 'hi', [2])
+    """
     reserved = sorted(set(meta) & set(RESERVED_KEYS))
     if reserved:
         raise ValueError(f"metadata keys {', '.join(map(repr, reserved))} are reserved (the file writes "
                          f"{', '.join(map(repr, RESERVED_KEYS))} itself); rename them")
-    meta = {"kind": kind, "format": FORMAT, "hdsnn_version": _version(),
-            "shape": list(array.shape), "dtype": str(array.dtype), **meta}
-    text = np.array(json.dumps(meta, sort_keys=True))
+    arrays = {name: np.asarray(a) for name, a in arrays.items()}
+    if "meta" in arrays:
+        raise ValueError("an array may not be named 'meta' (the file's metadata)")
+    for name, a in arrays.items():
+        if a.dtype.hasobject:
+            raise ValueError(f"array {name!r} has dtype object, which cannot be stored without pickle")
+    head = {"kind": kind, "format": FORMAT, "hdsnn_version": _version()}
+    if main is not None:
+        head.update(shape=list(arrays[main].shape), dtype=str(arrays[main].dtype))
+    if len(arrays) > 1 or main is None:
+        head.update(shapes={n: list(a.shape) for n, a in arrays.items()},
+                    dtypes={n: str(a.dtype) for n, a in arrays.items()})
+    text = np.array(json.dumps({**head, **meta}, sort_keys=True))
     path = Path(path)
     if path.suffix != ".npz":
         raise ValueError(f"path must end in .npz; got {str(path)!r}")
-    return atomic_write(path, lambda h: np.savez_compressed(h, **{key: array, "meta": text}))
+    return atomic_write(path, lambda h: np.savez_compressed(h, **arrays, meta=text))
 
 
 def _load_npz(path, kind: str, key: str) -> tuple[np.ndarray, dict]:
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{kind} file not found: {str(path)!r}")
-    if path.is_dir():
-        raise ValueError(f"{kind} file {str(path)!r} is a folder, not a .npz file")
-    if not path.is_file():
-        raise ValueError(f"{kind} file {str(path)!r} is not a regular file (a device, pipe or socket?)")
+    arrays, meta = load_arrays(path, kind, (key,))
+    array = arrays[key]
+    if list(array.shape) != meta.get("shape"):
+        raise ValueError(f"{str(path)!r}: {key} has shape {list(array.shape)} but its metadata says "
+                         f"{meta.get('shape')} (file damaged?)")
+    return array, meta
+
+
+def load_arrays(path, kind: str, keys, optional=()) -> tuple[dict, dict]:
+    """Read the arrays ``keys`` (and those of ``optional`` it holds) of a file of :func:`save_arrays`.
+
+    Checks, before inflating anything, that the file exists, is a zip under the memory budget and
+    declares no array above it; then, without pickle, that it is an hdsnn file of this ``kind``
+    holding every array of ``keys``, each with the shape its metadata records (where it records one).
+
+    Returns
+    -------
+    (arrays, meta) : dict of str -> numpy array, dict
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ValueError
+        Not a readable ``.npz``, another kind of file, a missing array, or a shape that
+        contradicts the metadata; the message names the file and what is wrong.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> f = os.path.join(tempfile.mkdtemp(), "a.npz")
+    >>> _ = save_arrays(f, "example", {"x": np.arange(3)}, {})
+    >>> load_arrays(f, "other", ("x",))
+    Traceback (most recent call last):
+    ...
+    ValueError: '...a.npz' holds a 'example' file, expected a 'other' file
+    """
+    path = _existing_file(path, kind)
     budget = memory_budget()
     size = path.stat().st_size
     if size > budget:
@@ -136,6 +216,7 @@ def _load_npz(path, kind: str, key: str) -> tuple[np.ndarray, dict]:
     if not zipfile.is_zipfile(path):
         raise ValueError(f"{str(path)!r} is not a readable .npz file (corrupted or truncated?)")
     _check_declared_sizes(path, kind, budget)
+    keys = tuple(keys)
     try:
         with np.load(path, allow_pickle=False) as data:
             names = set(data.files)
@@ -145,10 +226,11 @@ def _load_npz(path, kind: str, key: str) -> tuple[np.ndarray, dict]:
             if not isinstance(meta, dict) or meta.get("kind") != kind:
                 got = meta.get("kind") if isinstance(meta, dict) else meta
                 raise ValueError(f"{str(path)!r} holds a {got!r} file, expected a {kind!r} file")
-            if key not in names:
+            missing = [k for k in keys if k not in names]
+            if missing:
                 raise ValueError(f"{str(path)!r} is not an hdsnn {kind} file: it holds {sorted(names)}, "
-                                 f"expected {sorted([key, 'meta'])}")
-            array = data[key]
+                                 f"expected {sorted([*keys, 'meta'])}")
+            arrays = {k: data[k] for k in (*keys, *optional) if k in names}
     except (zipfile.BadZipFile, OSError, EOFError, json.JSONDecodeError, KeyError) as err:
         raise ValueError(f"{str(path)!r} is not a readable .npz file (corrupted or truncated?): {err}") from None
     except ValueError as err:
@@ -156,10 +238,24 @@ def _load_npz(path, kind: str, key: str) -> tuple[np.ndarray, dict]:
             raise
         raise ValueError(f"{str(path)!r} could not be read without pickle (corrupted, or not an hdsnn "
                          f"file?): {err}") from None
-    if list(array.shape) != meta.get("shape"):
-        raise ValueError(f"{str(path)!r}: {key} has shape {list(array.shape)} but its metadata says "
-                         f"{meta.get('shape')} (file damaged?)")
-    return array, meta
+    shapes = meta.get("shapes")
+    if isinstance(shapes, dict):
+        for name, array in arrays.items():
+            if name in shapes and list(array.shape) != shapes[name]:
+                raise ValueError(f"{str(path)!r}: {name} has shape {list(array.shape)} but its metadata says "
+                                 f"{shapes[name]} (file damaged?)")
+    return arrays, meta
+
+
+def _existing_file(path, kind: str) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{kind} file not found: {str(path)!r}")
+    if path.is_dir():
+        raise ValueError(f"{kind} file {str(path)!r} is a folder, not a .npz file")
+    if not path.is_file():
+        raise ValueError(f"{kind} file {str(path)!r} is not a regular file (a device, pipe or socket?)")
+    return path
 
 
 def _check_declared_sizes(path: Path, kind: str, budget: int) -> None:
@@ -249,8 +345,43 @@ def load_weights(path) -> tuple[torch.Tensor, dict]:
 
 
 def read_meta(path, kind: str) -> dict:
-    """Metadata of a raster or weight file (``kind`` is 'raster' or 'weights')."""
-    return _load_npz(path, kind, "raster" if kind == "raster" else "W")[1]
+    """Metadata of a raster, weight or synapse file (``kind`` is 'raster', 'weights' or 'synapses')."""
+    key = {"raster": "raster", "weights": "W", "synapses": "weight"}.get(kind, "W")
+    return load_arrays(path, kind, (key,))[1]
+
+
+def file_kind(path) -> str:
+    """The kind an hdsnn ``.npz`` file records (``'raster'``, ``'weights'``, ``'synapses'``...), read from its
+    metadata alone.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ValueError
+        Not an hdsnn ``.npz`` file (no readable metadata), naming the file.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> f = os.path.join(tempfile.mkdtemp(), "w.npz")
+    >>> file_kind(save_weights(f, torch.ones(2, 2, 1)))
+    'weights'
+    """
+    path = _existing_file(path, "weights")
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"{str(path)!r} is not a readable .npz file (corrupted or truncated?)")
+    _check_declared_sizes(path, "weights", memory_budget())     # before reading even the metadata
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if "meta" not in data.files:
+                raise ValueError(f"{str(path)!r} is not an hdsnn file: it holds {sorted(data.files)}, no 'meta'")
+            meta = json.loads(str(data["meta"]))
+    except (zipfile.BadZipFile, OSError, EOFError, json.JSONDecodeError, KeyError) as err:
+        raise ValueError(f"{str(path)!r} is not a readable .npz file (corrupted or truncated?): {err}") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("kind"), str):
+        raise ValueError(f"{str(path)!r} is not an hdsnn file: its metadata records no kind")
+    return meta["kind"]
 
 
 def write_json(path, data: dict) -> Path:

@@ -17,7 +17,7 @@ margin_neurons  the same in the dynamics of the ``lif_current`` model  :class:`~
 bptt            closed-loop surrogate-gradient BPTT                    :class:`~hdsnn.learning.TrainConfig`
 stdp            pair-based STDP on the delayed synapses (torch/Brian2)  :class:`StdpOptions`
 delays          weights and real-valued delays of a sparse synapse     :class:`~hdsnn.learning.DelayConfig`
-                list by closed-loop BPTT (``details['synapses']``)
+                list by closed-loop BPTT (``Learned.synapses``)
 ==============  ====================================================  =====================================
 
 Examples
@@ -95,8 +95,9 @@ class Learned:
 
     Attributes
     ----------
-    W : float tensor ``(N, N, D)``
-        Weights (for BPTT: those of the best epoch).
+    W : float tensor ``(N, N, D)`` or None
+        Weights (for BPTT: those of the best epoch); None where the learned object is a synapse list with
+        real-valued delays (``margin_neurons`` on ``synapses=``), which no dense tensor stands for.
     method : str
     options : dict
         The learner's options record, as a dict.
@@ -110,6 +111,10 @@ class Learned:
     details : dict
         Learner-specific facts (STDP amplitudes, BPTT last weights and epochs, the learned
         :class:`~hdsnn.models.SynapseList` of ``delays``...).
+    synapses : SynapseList or None
+        The learned synapses, where the learner works on a synapse list (``margin_neurons``: with their
+        real-valued delays ``delay_ms``, if any; ``delays``: the learned real-valued delays; write them
+        with :func:`hdsnn.models.save_synapses`).
     """
 
     W: torch.Tensor
@@ -120,12 +125,29 @@ class Learned:
     seconds: float = 0.0
     history: list = field(default_factory=list)
     details: dict = field(default_factory=dict)
+    synapses: SynapseList | None = None
+
+    @property
+    def D(self) -> int:
+        """Number of delays (the trigger window) the weights were learned for."""
+        return int(self.W.shape[2]) if self.W is not None else int(self.synapses.D)
 
     def metadata(self) -> dict:
-        """JSON metadata for the weights file (:func:`hdsnn.io.save_weights`)."""
+        """JSON metadata for the weights or synapse file (:func:`hdsnn.io.save_weights`,
+        :func:`hdsnn.models.save_synapses`).
+
+        Learners in a continuous-time neuron (``margin_neurons``) add ``learned_for``: what a replay needs
+        and what recall compares its request with (method, ``neuron``, ``efficacy``, ``delay_shift_ms``,
+        ``dt_ms``, ``trigger_steps``, ``beta``, ``D``; the caller adds ``delays``, their source).
+        """
         extra = {k: v for k, v in self.details.items() if not isinstance(v, (torch.Tensor, SynapseList))}
-        return {"method": self.method, "options": self.options, "network": self.network, "D": self.W.shape[2],
+        meta = {"method": self.method, "options": self.options, "network": self.network, "D": self.D,
                 "masked": self.mask is not None, **extra}
+        if "recall_options" in self.details:
+            meta["learned_for"] = {"method": self.method, **self.details["recall_options"],
+                                   "trigger_steps": self.options.get("trigger_steps"),
+                                   "beta": self.network["beta"], "D": self.D}
+        return meta
 
 
 @dataclass(frozen=True)
@@ -173,12 +195,12 @@ def _margin(targets, net, mask, W0, opts, progress, *, executor=None):
                                       "neurons_violating": int((result.violations_per_neuron > 0).sum())}
 
 
-def _margin_neurons(targets, net, mask, W0, opts, progress, *, executor=None):
-    result = neuron_margin_init(targets, None, opts, D=net.D, mask=mask, W0=W0, net=net, executor=executor,
+def _margin_neurons(targets, net, mask, W0, opts, progress, *, executor=None, synapses=None):
+    result = neuron_margin_init(targets, synapses, opts, D=net.D, mask=mask, W0=W0, net=net, executor=executor,
                                 progress=progress)
     return result.W, result.history, {"violations": result.violations, "epochs": result.epochs_run,
                                       "neurons_violating": int((result.violations_per_neuron > 0).sum()),
-                                      "recall_options": result.recall_options}
+                                      "recall_options": result.recall_options, "synapses": result.synapses}
 
 
 def _stdp(targets, net, mask, W0, opts, progress):
@@ -210,7 +232,7 @@ LEARNERS = {
 
 def learn(targets, method: str = "hebbian", *, D: int | None = None, net: NetworkConfig | None = None,
           mask=None, W0=None, progress: bool | None = None, out=None, resume: bool = False,
-          executor=None, **options) -> Learned:
+          executor=None, synapses: SynapseList | None = None, **options) -> Learned:
     """Learn weights that store ``targets``, by one of the registered methods.
 
     Parameters
@@ -232,6 +254,10 @@ def learn(targets, method: str = "hebbian", *, D: int | None = None, net: Networ
         Run folder and resumption of ``bptt`` and ``delays`` (checkpoint, history).
     executor : None, str, int or Executor
         Where ``margin`` and ``margin_neurons`` run their blocks of neurons (:func:`hdsnn.parallel.get_executor`).
+    synapses : SynapseList, optional
+        ``margin_neurons`` only: the synapses that exist, with real-valued delays in ``delay_ms``
+        (:func:`hdsnn.models.random_synapses`); then ``Learned.W`` is None and ``Learned.synapses``
+        holds the result (instead of mask/W0).
     **options
         Fields of the method's options record (or ``config=`` a record instance).
 
@@ -256,6 +282,16 @@ def learn(targets, method: str = "hebbian", *, D: int | None = None, net: Networ
         raise ValueError(f"executor is for methods 'margin' and 'margin_neurons' only; got method {method!r}")
     if (out is not None or resume) and method not in ("bptt", "delays"):
         raise ValueError(f"out and resume are for methods 'bptt' and 'delays' only; got method {method!r}")
+    if synapses is not None:
+        if method != "margin_neurons":
+            raise ValueError(f"synapses (a SynapseList) are for method 'margin_neurons' only; got method {method!r}")
+        if not isinstance(synapses, SynapseList):
+            raise ValueError(f"synapses must be a SynapseList (random_synapses); got {type(synapses).__name__}")
+        if mask is not None or W0 is not None:
+            raise ValueError("give the synapses either as a SynapseList or as mask/W0, not both")
+        if D is not None and D != synapses.D:
+            raise ValueError(f"the number of delays disagrees: D={D}, synapses.D={synapses.D}")
+        D = synapses.D
     D = _number_of_delays(D, net, mask, W0, N)
     if D >= T:
         raise ValueError(f"D ({D} delays) must be smaller than T ({T} steps per pattern)")
@@ -270,8 +306,12 @@ def learn(targets, method: str = "hebbian", *, D: int | None = None, net: Networ
     start = time.perf_counter()
     extra = ({"out": out, "resume": resume} if method in ("bptt", "delays")
              else {"executor": executor} if method in ("margin", "margin_neurons") else {})
+    if synapses is not None:
+        extra["synapses"] = synapses
     W, history, details = learner.run(targets, net, mask, W0, opts, progress, **extra)
-    return Learned(W, method, opts.to_dict(), net.to_dict(), mask, time.perf_counter() - start, history, details)
+    learned_synapses = details.pop("synapses", None)
+    return Learned(W, method, opts.to_dict(), net.to_dict(), mask, time.perf_counter() - start, history, details,
+                   learned_synapses)
 
 
 #: Copies of W (float32 unless said) that a learner holds at once, besides the Hebbian start.

@@ -225,10 +225,12 @@ class NeuronMarginResult:
     Attributes
     ----------
     synapses : SynapseList
-        The synapses with their learned weights (units of the model's ``on_pre`` at ``efficacy = 1``).
+        The synapses with their learned weights (units of the model's ``on_pre`` at ``efficacy = 1``) and,
+        where they were real-valued, their given delays (``delay_ms``, before the shift): the simulators
+        shorten them by ``delay_shift_ms`` (:func:`~hdsnn.models.brian2.synapse_delays`), so
+        ``recall(result.synapses, targets, simulator='torch_neurons', **result.recall_options)`` replays them.
     delays_ms : float64 array ``(S,)``
-        The delay of each synapse as the simulators get it (``delays_ms`` of
-        :func:`~hdsnn.models.replica.simulate_replica`): the given delay minus ``delay_shift_ms``.
+        The delay of each synapse as the simulators get it: the given delay minus ``delay_shift_ms``.
     W : float tensor ``(N, N, D)`` or None
         The same weights as a tensor when the delays are whole ms (a mask, ``W0`` or a
         SynapseList without ``delays_ms``): ``recall(W, targets, simulator='torch_neurons',
@@ -679,6 +681,10 @@ def _synapses(targets, synapses, D, delays_ms, mask, W0):
     if synapses is not None:
         if synapses.N != N:
             raise ValueError(f"synapses are for N={synapses.N} neurons but targets have N={N}")
+        if synapses.delay_ms is not None:
+            if delays_ms is not None:
+                raise ValueError("give the real-valued delays once: as synapses.delay_ms or as delays_ms, not both")
+            delays_ms = synapses.delay_ms
         return synapses, delays_ms, synapses.D
     if mask is not None:
         mask = torch.as_tensor(mask)
@@ -785,7 +791,8 @@ def neuron_margin_init(targets, synapses: SynapseList | None = None, config: Neu
     D : int
         Trigger window in ms and number of delays, when neither synapses, mask nor W0 gives it.
     delays_ms : array ``(S,)``, optional
-        Real-valued delay of each synapse in ms (instead of ``synapses.delay_steps``), >= ``delay_shift_ms``.
+        Real-valued delay of each synapse in ms (instead of ``synapses.delay_steps``), >= ``delay_shift_ms``;
+        or give them as ``synapses.delay_ms`` (not both).
     mask : bool array ``(N, N, D)``, optional
     W0 : float array ``(N, N, D)``, optional
         Warm start with ``init='synapses'`` (on the mask's entries, or all).
@@ -841,8 +848,10 @@ def neuron_margin_init(targets, synapses: SynapseList | None = None, config: Neu
         share = part["Wt"][torch.from_numpy(col), torch.from_numpy(j)] / count[torch.from_numpy(col),
                                                                                  torch.from_numpy(j)]
         weight[sel] = share.numpy()
-    learned = SynapseList(syn.post, syn.pre, syn.delay_steps, weight, syn.N, syn.D)
-    simulated = synapse_delays(learned, cfg.delay_shift_ms, eff_delays) * 1e3
+    given = None if eff_delays is None else np.asarray(delays_ms if delays_ms is not None else syn.delay_ms,
+                                                        dtype=np.float64)
+    learned = SynapseList(syn.post, syn.pre, syn.delay_steps, weight, syn.N, syn.D, delay_ms=given)
+    simulated = synapse_delays(learned, cfg.delay_shift_ms) * 1e3
     per_neuron = torch.cat([r["violations"] for r in parts])
     options = {"neuron": cfg.neuron, "efficacy": 1.0, "delay_shift_ms": cfg.delay_shift_ms, "dt_ms": cfg.dt_ms}
     return NeuronMarginResult(learned, simulated, _dense(learned, weight) if eff_delays is None else None, options,
@@ -909,13 +918,17 @@ def neuron_violations(synapses: SynapseList, targets, config: NeuronMarginConfig
 
 
 def replay(result: NeuronMarginResult, targets, *, simulator: str = "torch_neurons", tolerance: int = 1,
-           net: NetworkConfig | None = None, target: str = "numpy", **kwargs):
+           net: NetworkConfig | None = None, target: str = "numpy", simulation: bool = False, **kwargs):
     """Recall ``targets`` from their triggers with the learned synapses and delays; returns the Scores.
 
     Runs :func:`~hdsnn.models.replica.simulate_replica` (``'torch_neurons'``) or
     :func:`~hdsnn.models.brian2.simulate_neurons` (``'brian2'``, Brian2 ``target``) with
-    ``efficacy=1``, the learned real-valued delays and the clamp the constraints were written for, and scores
-    the free run ``t >= D`` at ``±tolerance`` ms (0: exact 1-ms bins). Other keyword arguments go to the simulator.
+    ``efficacy=1``, the learned synapses with their delays shortened by ``delay_shift_ms`` (as
+    :func:`hdsnn.models.recall` runs them from a synapse file) and the clamp the constraints were written for, and scores
+    the free run ``t >= D`` at ``±tolerance`` ms (0: exact 1-ms bins). With ``simulation=True`` it returns
+    ``(scores, sim)``, ``sim`` the simulator's :class:`~hdsnn.models.brian2.NeuronSimulation` (its 1-ms raster
+    and exact spike times; trial ``m`` is pattern ``m``, times from its trigger onset). Other keyword
+    arguments go to the simulator.
 
     Examples
     --------
@@ -935,5 +948,6 @@ def replay(result: NeuronMarginResult, targets, *, simulator: str = "torch_neuro
     where = {"target": target} if simulator == "brian2" else {}
     run = simulate_neurons if simulator == "brian2" else simulate_replica
     sim = run(cfg.neuron, result.synapses, trials.inputs, trials.clamp, efficacy=1.0, beta=beta,
-              delay_shift_ms=cfg.delay_shift_ms, delays_ms=result.delays_ms, dt_ms=cfg.dt_ms, **where, **kwargs)
-    return tolerant_score(targets, trials.extract(sim.raster), result.D, tolerance)
+              delay_shift_ms=cfg.delay_shift_ms, dt_ms=cfg.dt_ms, **where, **kwargs)
+    scores = tolerant_score(targets, trials.extract(sim.raster), result.D, tolerance)
+    return (scores, sim) if simulation else scores

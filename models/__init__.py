@@ -8,8 +8,9 @@ from .patterns import bernoulli_patterns, firing_probability, make_patterns, spa
 from .trial import Trials, make_trials, perturb_cue, sequential_trials
 from .simulate import Simulation, apply_guard, lif_step, simulate, simulate_dense
 from .scores import Matching, Scores, confusion, match_spikes, score, tolerant_score
-from .connectivity import DelayDistribution, delay_histogram, dense_mask, random_mask, random_synapses
-from .export import SynapseList, check_memory, count_kept, estimate_memory, export_synapses
+from .connectivity import DelayDistribution, SynapseConfig, delay_histogram, dense_mask, random_mask, random_synapses
+from .export import (SynapseList, check_memory, check_synapses, count_kept, estimate_memory, export_synapses,
+                     load_synapses, load_weights_or_synapses, save_synapses)
 from .noise import background_noise
 from .replica import simulate_replica
 from .recall import NEURONS, SIMULATORS, Brian2Options, Recall, TorchNeuronOptions, TorchOptions, recall
@@ -23,8 +24,10 @@ __all__ = [
     # the contract's scores
     "Scores", "confusion", "score", "Matching", "match_spikes", "tolerant_score",
     # connectivity and export
-    "DelayDistribution", "dense_mask", "random_mask", "random_synapses", "delay_histogram",
-    "SynapseList", "export_synapses", "count_kept", "estimate_memory", "check_memory",
+    "DelayDistribution", "dense_mask", "random_mask", "random_synapses", "delay_histogram", "SynapseConfig",
+    "SynapseList", "export_synapses", "count_kept", "estimate_memory", "check_memory", "check_synapses",
+    # synapse files (with real-valued delays)
+    "save_synapses", "load_synapses", "load_weights_or_synapses",
     # continuous-time neurons in torch (the replica of the Brian2 models)
     "simulate_replica", "background_noise",
     # the recall front door

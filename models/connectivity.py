@@ -23,12 +23,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from hdsnn.config import Record, param
 from hdsnn.validation import check_choice, check_int, check_probability, check_real
 
 from .export import SynapseList
 
 __all__ = ["DelayDistribution", "dense_mask", "random_mask", "random_synapses", "delay_histogram",
-           "DELAY_KINDS"]
+           "DELAY_KINDS", "SynapseConfig"]
 
 DELAY_KINDS = ("uniform", "lognormal", "exponential")
 
@@ -196,3 +197,66 @@ def delay_histogram(mask) -> np.ndarray:
     [4, 4, 4]
     """
     return torch.as_tensor(mask).to(torch.bool).sum(dim=(0, 1)).numpy()
+
+
+@dataclass(frozen=True)
+class SynapseConfig(Record):
+    """Which synapses a learner in continuous time gets: the paper's whole-ms channels, or real-valued draws.
+
+    ``delays=None`` (the default): every pair on every delay ``1..D`` ms. Otherwise
+    :func:`random_synapses`: each pair connected with probability ``p_connect`` by
+    ``synapses_per_pair`` synapses whose real-valued delays (ms) are drawn from the named
+    :class:`DelayDistribution`, kept as they are (``SynapseList.delay_ms``).
+
+    Examples
+    --------
+    >>> syn = SynapseConfig(delays="lognormal", synapses_per_pair=2).draw(N=4, D=20)
+    >>> len(syn), syn.delay_ms.dtype.name, SynapseConfig().draw(4, 20) is None
+    (32, 'float64', True)
+    >>> SynapseConfig(delays="gamma")
+    Traceback (most recent call last):
+    ...
+    ValueError: delays must be one of 'uniform', 'lognormal', 'exponential'; got 'gamma'
+    """
+
+    delays: str | None = param(None, "real-valued delays drawn per synapse (default: every pair on every whole-ms "
+                                     "delay 1..D)", choices=DELAY_KINDS)
+    p_connect: float = param(1.0, "with --delays: probability that a pair is connected", minimum=0.0, maximum=1.0,
+                             open_min=True)
+    synapses_per_pair: int = param(20, "with --delays: synapses (delay draws) per connected pair", minimum=1)
+    delay_low_ms: float = param(1.0, "uniform delays: lowest", minimum=0.0, open_min=True, unit="ms")
+    delay_high_ms: float = param(41.0, "uniform delays: highest (clipped to D ms)", minimum=0.0, open_min=True,
+                                 unit="ms")
+    delay_median_ms: float = param(10.0, "lognormal delays: median", minimum=0.0, open_min=True, unit="ms")
+    delay_sigma: float = param(0.5, "lognormal delays: sigma of log(delay)", minimum=0.0)
+    delay_mean_ms: float = param(10.0, "exponential delays: mean (1 ms + an exponential)", minimum=1.0, unit="ms")
+    synapse_seed: int = param(0, "with --delays: seed of the connections and delays", minimum=0)
+
+    def _check(self):
+        if self.delay_high_ms < self.delay_low_ms:
+            raise ValueError(f"delay_high_ms must be >= delay_low_ms = {self.delay_low_ms}; got {self.delay_high_ms}")
+
+    def distribution(self) -> DelayDistribution | None:
+        """The :class:`DelayDistribution` of the draws (None: whole-ms channels)."""
+        if self.delays is None:
+            return None
+        return DelayDistribution(self.delays, low_ms=self.delay_low_ms, high_ms=self.delay_high_ms,
+                                 median_ms=self.delay_median_ms, sigma=self.delay_sigma, mean_ms=self.delay_mean_ms)
+
+    def draw(self, N: int, D: int) -> SynapseList | None:
+        """The synapses of :func:`random_synapses` with their real delays in ``delay_ms`` (None without ``delays``)."""
+        if self.delays is None:
+            return None
+        syn, delays_ms = random_synapses(N, D, p_connect=self.p_connect, synapses_per_pair=self.synapses_per_pair,
+                                         delays=self.distribution(), seed=self.synapse_seed)
+        return SynapseList(syn.post, syn.pre, syn.delay_steps, syn.weight, syn.N, syn.D, delay_ms=delays_ms)
+
+    def describe(self, D: int) -> dict:
+        """What a weights file records of these synapses (``learned_for['delays']``)."""
+        if self.delays is None:
+            return {"source": "whole_ms", "channels": f"1..{D} ms", "p_connect": 1.0}
+        d = self.distribution()
+        params = {"uniform": ("low_ms", "high_ms"), "lognormal": ("median_ms", "sigma"),
+                  "exponential": ("mean_ms",)}[self.delays]
+        return {"source": "random_synapses", "kind": self.delays, **{k: getattr(d, k) for k in params},
+                "p_connect": self.p_connect, "synapses_per_pair": self.synapses_per_pair, "seed": self.synapse_seed}

@@ -23,14 +23,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 
+from hdsnn.io import file_kind, load_arrays, load_weights, save_arrays
 from hdsnn.validation import check_int, check_real, check_weights, memory_budget
 
 __all__ = ["SynapseList", "export_synapses", "count_kept", "estimate_memory", "check_memory",
-           "default_budget", "BYTES_PER_SYNAPSE"]
+           "default_budget", "BYTES_PER_SYNAPSE", "save_synapses", "load_synapses", "load_weights_or_synapses",
+           "check_synapses", "SYNAPSE_DTYPES"]
 
 #: Brian2 runtime targets (``cuda_standalone`` needs brian2cuda and a GPU).
 
@@ -98,8 +101,10 @@ class SynapseList:
         return int(self.weight.shape[0])
 
     def to_dense(self) -> torch.Tensor:
-        """The weight tensor ``(N, N, D)`` these synapses stand for (pruned entries are 0; several synapses on
-        one ``(post, pre, delay_steps)`` add up, as they do in Brian2).
+        """The weight tensor ``(N, N, D)`` these synapses stand for (pruned entries are 0).
+
+        Synapses that share ``(post, pre, delay_steps)`` add up (their channel of the discrete
+        contract, as in Brian2); real-valued delays (``delay_ms``) are binned to ``delay_steps``.
 
         Examples
         --------
@@ -288,3 +293,198 @@ def check_memory(n_synapses: int, budget_bytes: float | None = None, *, N: int =
         f"the Brian2 network would need about {estimate / 2**30:.2f} GiB for {n_synapses} synapses "
         f"({BYTES_PER_SYNAPSE} bytes each), above the memory budget of {budget / 2**30:.2f} GiB "
         f"(budget_bytes); prune the weights to fit, e.g. {hint}, or raise budget_bytes")
+
+
+# --------------------------------------------------------------------------------------------
+# Synapse files
+
+#: The arrays of a synapse file and their dtypes (``delay_ms`` is optional).
+SYNAPSE_DTYPES = {"post": np.int32, "pre": np.int32, "delay_steps": np.int32, "weight": np.float32,
+                  "delay_ms": np.float64}
+
+
+def check_synapses(synapses: SynapseList, where: str = "synapses") -> SynapseList:
+    """Check a synapse list: dtypes, one entry per synapse in every array, ``0 <= post, pre < N``,
+    ``delay_steps`` in ``1 .. D``, finite weights, finite positive ``delay_ms``; returns it.
+
+    Raises
+    ------
+    ValueError
+        Naming ``where``, the field, what is allowed and what was found.
+
+    Examples
+    --------
+    >>> syn = SynapseList(np.array([0, 2], np.int32), np.array([1, 0], np.int32), np.array([1, 3], np.int32),
+    ...                   np.ones(2, np.float32), N=2, D=3)
+    >>> check_synapses(syn)
+    Traceback (most recent call last):
+    ...
+    ValueError: synapses: post must be in [0, N-1] = [0, 1]; found values in [0, 2]
+    """
+    if not isinstance(synapses, SynapseList):
+        raise ValueError(f"{where} must be a SynapseList; got {type(synapses).__name__}")
+    N, D = synapses.N, synapses.D
+    for name, value in (("N", N), ("D", D)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{where}: {name} must be an integer >= 1; got {value!r}")
+    S = None
+    for name, dtype in SYNAPSE_DTYPES.items():
+        a = getattr(synapses, name)
+        if a is None and name == "delay_ms":
+            continue
+        if not isinstance(a, np.ndarray) or a.dtype != dtype or a.ndim != 1:
+            found = f"{a.dtype} array of shape {a.shape}" if isinstance(a, np.ndarray) else type(a).__name__
+            raise ValueError(f"{where}: {name} must be a 1-d {np.dtype(dtype).name} array; found {found}")
+        S = a.shape[0] if S is None else S
+        if a.shape[0] != S:
+            raise ValueError(f"{where}: every array must have one entry per synapse ({S}); {name} has {a.shape[0]}")
+    if S:
+        for name, lo, hi, what in (("post", 0, N - 1, "[0, N-1]"), ("pre", 0, N - 1, "[0, N-1]"),
+                                   ("delay_steps", 1, D, "[1, D]")):
+            a = getattr(synapses, name)
+            if int(a.min()) < lo or int(a.max()) > hi:
+                raise ValueError(f"{where}: {name} must be in {what} = [{lo}, {hi}]; found values in "
+                                 f"[{int(a.min())}, {int(a.max())}]")
+        if not np.isfinite(synapses.weight).all():
+            raise ValueError(f"{where}: weight must be finite; found {int((~np.isfinite(synapses.weight)).sum())} "
+                             f"NaN or inf")
+        if synapses.delay_ms is not None:
+            _check_delays(synapses.delay_ms, where)
+    return synapses
+
+
+def _check_delays(d: np.ndarray, where: str) -> None:
+    bad = d[~np.isfinite(d) | (d <= 0)]
+    if bad.size:
+        raise ValueError(f"{where}: delay_ms must be finite and > 0 ms; found {bad.size} value(s) such as "
+                         f"{float(bad[0])!r}")
+
+
+def save_synapses(path, synapses: SynapseList, **meta) -> Path:
+    """Write a synapse list (with its real-valued delays, if any) atomically to a ``.npz`` synapse file.
+
+    The file holds the arrays ``post``, ``pre``, ``delay_steps`` (int32), ``weight`` (float32) and, when
+    the synapses have them, ``delay_ms`` (float64), bit for bit, and ``meta``: the network size
+    (``synapse_list``: ``N``, ``D``, ``count``, ``real_delays``) and the metadata given (what the
+    weights were learned for: method, neuron model, delays, ``dt_ms``, ``delay_shift_ms``...).
+
+    Parameters
+    ----------
+    path : str or Path
+        Destination, ending in ``.npz``.
+    synapses : SynapseList
+    **meta
+        JSON-serialisable metadata (``synapse_list`` is written by the file itself).
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    ValueError
+        Ill-formed synapses (:func:`check_synapses`), a reserved metadata key or a bad path.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> syn = SynapseList(np.array([1], np.int32), np.array([0], np.int32), np.array([3], np.int32),
+    ...                   np.array([0.5], np.float32), N=2, D=4, delay_ms=np.array([2.7]))
+    >>> f = save_synapses(os.path.join(tempfile.mkdtemp(), "syn.npz"), syn, method="example")
+    >>> back, meta = load_synapses(f)
+    >>> back.delay_ms.tolist(), back.N, meta["method"]
+    ([2.7], 2, 'example')
+    """
+    check_synapses(synapses)
+    if "synapse_list" in meta:
+        raise ValueError("metadata key 'synapse_list' is reserved (the synapse file writes it); rename it")
+    arrays = {name: getattr(synapses, name) for name in SYNAPSE_DTYPES if getattr(synapses, name) is not None}
+    head = {"N": int(synapses.N), "D": int(synapses.D), "count": len(synapses),
+            "real_delays": synapses.delay_ms is not None}
+    return save_arrays(path, "synapses", arrays, {**meta, "synapse_list": head}, main="weight")
+
+
+def load_synapses(path) -> tuple[SynapseList, dict]:
+    """Read a synapse file of :func:`save_synapses`; returns ``(SynapseList, metadata)``.
+
+    Checks the kind of file, the arrays it must hold, their dtypes and lengths, the recorded
+    ``N`` and ``D``, the index ranges (``0 <= post, pre < N``, ``delay_steps`` in ``1..D``), finite
+    weights and finite positive ``delay_ms``.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ValueError
+        A damaged or ill-formed file; the message names the file, the field, what is allowed
+        and what was found.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> f = os.path.join(tempfile.mkdtemp(), "w.npz")
+    >>> from hdsnn.io import save_weights
+    >>> _ = save_weights(f, torch.ones(2, 2, 1))
+    >>> load_synapses(f)
+    Traceback (most recent call last):
+    ...
+    ValueError: '...w.npz' holds a 'weights' file, expected a 'synapses' file
+    """
+    names = ("post", "pre", "delay_steps", "weight")
+    arrays, meta = load_arrays(path, "synapses", names, optional=("delay_ms",))
+    where = f"synapse file {str(path)!r}"
+    head = meta.get("synapse_list")
+    if not isinstance(head, dict) or not all(isinstance(head.get(k), int) and not isinstance(head.get(k), bool)
+                                             for k in ("N", "D")):
+        raise ValueError(f"{where}: its metadata must record synapse_list with integers N and D; found {head!r}")
+    if head.get("real_delays") and "delay_ms" not in arrays:
+        raise ValueError(f"{where}: its metadata records real-valued delays but the file holds no delay_ms array")
+    for name, a in arrays.items():
+        if a.dtype != SYNAPSE_DTYPES[name]:
+            raise ValueError(f"{where}: {name} must be {np.dtype(SYNAPSE_DTYPES[name]).name}; found {a.dtype}")
+    d = arrays.get("delay_ms")
+    if d is not None and d.ndim == 1 and d.shape[0] == arrays["weight"].shape[0]:
+        _check_delays(d, where)                        # before SynapseList checks them without the file's name
+    try:
+        syn = SynapseList(arrays["post"], arrays["pre"], arrays["delay_steps"], arrays["weight"], head["N"],
+                          head["D"], delay_ms=d)
+    except ValueError as err:
+        raise ValueError(f"{where}: {err}") from None
+    check_synapses(syn, where)
+    if head.get("count") is not None and head["count"] != len(syn):
+        raise ValueError(f"{where}: its metadata records {head['count']} synapses but the arrays hold {len(syn)}")
+    return syn, meta
+
+
+def load_weights_or_synapses(path) -> tuple[str, torch.Tensor | SynapseList, dict]:
+    """Read a weight file (dense ``W``) or a synapse file, whichever ``path`` is.
+
+    Returns
+    -------
+    (kind, weights, meta)
+        ``('weights', W, meta)`` with ``W`` float32 ``(N, N, D)``, or ``('synapses', SynapseList, meta)``.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ValueError
+        Neither kind of file, or a damaged one (see :func:`hdsnn.io.load_weights`, :func:`load_synapses`).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> syn = SynapseList(np.array([1], np.int32), np.array([0], np.int32), np.array([3], np.int32),
+    ...                   np.array([0.5], np.float32), N=2, D=4)
+    >>> f = save_synapses(os.path.join(tempfile.mkdtemp(), "syn.npz"), syn)
+    >>> kind, got, _ = load_weights_or_synapses(f)
+    >>> kind, len(got)
+    ('synapses', 1)
+    """
+    kind = file_kind(path)
+    if kind == "synapses":
+        return ("synapses", *load_synapses(path))
+    if kind == "weights":
+        return ("weights", *load_weights(path))
+    raise ValueError(f"{str(path)!r} holds a {kind!r} file, expected a 'weights' file (dense W) or a "
+                     f"'synapses' file (a synapse list)")

@@ -23,6 +23,13 @@ kept in :attr:`Recall.spikes`. The dense reference and the discrete Brian2
 network run without a guard and get it applied afterwards
 (:func:`hdsnn.models.simulate.apply_guard`, exact).
 
+The weights are a dense ``W`` or a :class:`~hdsnn.models.SynapseList` (a synapse
+file, :func:`~hdsnn.models.load_synapses`). The continuous-time simulators run a
+synapse list as it is, each synapse with its real-valued delay (``delay_ms``, else
+``delay_steps`` ms) shortened by ``delay_shift_ms``, as :func:`hdsnn.learning.replay`
+runs the learner's result; the discrete simulators run its dense tensor (delays
+binned to ``delay_steps``).
+
 Examples
 --------
 >>> from hdsnn.models import bernoulli_patterns
@@ -47,7 +54,7 @@ from hdsnn.validation import check_choice, check_device, check_raster, check_rea
 from .brian2.context import TARGETS, check_target
 from .brian2.exact import simulate_brian2
 from .brian2.neurons import NEURON_MODELS, calibrate_efficacy, simulate_neurons
-from .export import SynapseList, export_synapses
+from .export import SynapseList, check_memory, check_synapses, export_synapses
 from .replica import DTYPES, simulate_replica
 from .scores import Scores, score, tolerant_score
 from .simulate import apply_guard, simulate, simulate_dense
@@ -171,7 +178,26 @@ class Simulator:
     help: str
 
 
+def _dense_of(W) -> torch.Tensor:
+    """The dense tensor of the discrete simulators (a synapse list binned to its ``delay_steps``)."""
+    return W.to_dense() if isinstance(W, SynapseList) else W
+
+
+def _synapses_of(W, opts, budget) -> SynapseList:
+    """The synapses of the continuous-time simulators: a synapse list as it is (its real delays kept), or the
+    pruned export of a dense ``W``."""
+    if not isinstance(W, SynapseList):
+        return export_synapses(W, threshold=opts.threshold, top_k=opts.top_k, keep_fraction=opts.keep_fraction,
+                               budget_bytes=budget)
+    given = [k for k in ("threshold", "top_k", "keep_fraction") if getattr(opts, k) is not None]
+    if given:
+        raise ValueError(f"pruning ({', '.join(given)}) applies to a dense W; the weights are a SynapseList, "
+                         f"recalled as they are: prune it before, or give the dense W")
+    return W
+
+
 def _torch(W, trials: Trials, net, max_rate, opts, progress, targets):
+    W = _dense_of(W)
     start = time.perf_counter()
     sim = simulate(W, trials.inputs, trials.clamp, net, max_rate=max_rate, device=opts.device, sparse=opts.sparse,
                    progress=progress)
@@ -179,6 +205,7 @@ def _torch(W, trials: Trials, net, max_rate, opts, progress, targets):
 
 
 def _dense(W, trials, net, max_rate, opts, progress, targets):
+    W = _dense_of(W)
     start = time.perf_counter()
     sim = simulate_dense(W, trials.inputs, trials.clamp, net, device=opts.device, progress=progress)
     guarded = apply_guard(sim.raster, trials.clamp, W.shape[2], max_rate)
@@ -188,13 +215,16 @@ def _dense(W, trials, net, max_rate, opts, progress, targets):
 def _brian2(W, trials, net, max_rate, opts, progress, targets):
     start = time.perf_counter()
     budget = None if opts.budget_gb is None else opts.budget_gb * 2**30
-    syn = export_synapses(W, threshold=opts.threshold, top_k=opts.top_k, keep_fraction=opts.keep_fraction,
-                          budget_bytes=budget)
+    if opts.neuron == "exact":
+        W = _dense_of(W)
+    syn = _synapses_of(W, opts, budget)
+    if isinstance(W, SynapseList):
+        check_memory(len(syn), budget, N=syn.N)
     seconds = {"export": time.perf_counter() - start}
     if opts.neuron == "exact":
         sim = simulate_brian2(syn, trials.inputs, trials.clamp, net, target=opts.target, budget_bytes=budget,
                               build_dir=opts.build_dir)
-        guarded = apply_guard(sim.raster, trials.clamp, W.shape[2], max_rate)
+        guarded = apply_guard(sim.raster, trials.clamp, trials.D, max_rate)
         seconds.update(build=sim.build_seconds, simulate=sim.run_seconds)
         return guarded.raster, guarded.runaway, seconds, {"network": sim.network, "n_synapses": sim.n_synapses}
     return _continuous(simulate_neurons, syn, trials, net, max_rate, opts, targets, seconds, target=opts.target)
@@ -202,8 +232,7 @@ def _brian2(W, trials, net, max_rate, opts, progress, targets):
 
 def _torch_neurons(W, trials, net, max_rate, opts, progress, targets):
     start = time.perf_counter()
-    syn = export_synapses(W, threshold=opts.threshold, top_k=opts.top_k, keep_fraction=opts.keep_fraction,
-                          budget_bytes=float("inf"))      # the replica checks its own memory
+    syn = _synapses_of(W, opts, float("inf"))              # the replica checks its own memory
     seconds = {"export": time.perf_counter() - start}
     return _continuous(simulate_replica, syn, trials, net, max_rate, opts, targets, seconds, device=opts.device,
                        dtype=opts.dtype)
@@ -249,7 +278,11 @@ def recall(W, targets, *, simulator: str = "torch", net: NetworkConfig | None = 
     Parameters
     ----------
     W : float tensor ``(N, N, D)`` or SynapseList
-        Weights, index ``[post, pre, delay-1]`` (a synapse list is made dense).
+        Weights, index ``[post, pre, delay-1]``, or synapses (:func:`hdsnn.models.load_synapses`):
+        the continuous-time simulators (``'brian2'`` with a neuron model, ``'torch_neurons'``) run the
+        list as it is, each synapse with its real-valued delay (``delay_ms``, else ``delay_steps`` ms)
+        shortened by ``delay_shift_ms``; the discrete ones run its dense tensor (``to_dense``: the
+        delays binned to ``delay_steps``, synapses of one channel added).
     targets : bool tensor ``(M, N, T)``
         Stored patterns.
     simulator : str
@@ -292,9 +325,14 @@ def recall(W, targets, *, simulator: str = "torch", net: NetworkConfig | None = 
     opts = resolve_options(entry.options, f"simulator {simulator!r}", options)
     targets = check_raster("targets", targets)
     M, N, T = targets.shape
-    W = W.to_dense() if isinstance(W, SynapseList) else W
-    W = check_weights("W", W, N=N)
-    D = W.shape[2]
+    if isinstance(W, SynapseList):
+        check_synapses(W, "W")
+        if W.N != N:
+            raise ValueError(f"W (a SynapseList) is for N={W.N} neurons but the patterns have N={N}")
+        D, weights = W.D, {"kind": "synapses", "count": len(W), "real_delays": W.delay_ms is not None}
+    else:
+        W = check_weights("W", W, N=N)
+        D, weights = W.shape[2], {"kind": "dense"}
     if D >= T:
         raise ValueError(f"W has D={D} delays, which must be smaller than the patterns' T={T} steps")
     base = net if net is not None else NetworkConfig(N=N, D=D)
@@ -312,6 +350,7 @@ def recall(W, targets, *, simulator: str = "torch", net: NetworkConfig | None = 
     scores = tolerant_score(targets, raster, D, opts.tolerance) if continuous else score(targets, raster, D)
     provenance = {"simulator": simulator, "options": opts.to_dict(), "network": net.to_dict(),
                   "trial": (trial or TrialConfig()).to_dict(), "sequential": sequential, "max_rate": max_rate,
+                  "weights_kind": weights,
                   **{k: v for k, v in extra.items() if k not in ("network", "events")}}
     spikes = _aligned(extra["events"], trials) if continuous else None
     return Recall(raster, full, scores, runaway, seconds, simulator, spikes, extra.get("network"), provenance)

@@ -70,7 +70,7 @@ def run(quick: bool, seed: int = 0, epochs: int | None = None) -> dict:
                             **delays)
             row = _row("learned", K, p, learned.details["n_synapses"], learned, targets, net,
                        time.perf_counter() - start)
-            syn, first = learned.details["synapses"], learned.details["initial_synapses"]
+            syn, first = learned.synapses, learned.details["initial_synapses"]
             row.update(epochs=learned.details["epochs"], train_best_f1=learned.details["best_f1"],
                        memory=learned.details["memory"],
                        moved_fraction=float(np.mean(syn.delay_steps != first.delay_steps)),

@@ -20,9 +20,10 @@ The membrane time constant of the LIF and AdEx models is that of the discrete
 neuron, ``tau_m = -1 ms / log(beta)`` (2.8 ms for beta = 0.7); the LIF
 models have a refractory period of 1 ms. Each synapse of the exported list
 (:func:`hdsnn.models.export.export_synapses`) keeps its weight ``w`` (from
-``W``) and its delay ``d`` ms, shortened by ``delay_shift_ms`` to absorb the
-rise time of the postsynaptic response (or any real-valued delays,
-``delays_ms``); Brian2 rounds each delay to a whole number of steps.
+``W``) and its delay ``d`` ms (or its real-valued delay, ``SynapseList.delay_ms``),
+shortened by ``delay_shift_ms`` to absorb the rise time of the postsynaptic
+response (or any delays given as they are, ``delays_ms``); Brian2 rounds each
+delay to a whole number of steps.
 ``efficacy`` scales every weight: the jump of synaptic current (or
 conductance) of a synapse of weight ``w`` is ``efficacy * w`` times the
 model's natural unit (its ``on_pre``). :func:`calibrate_efficacy` scans it.
@@ -291,16 +292,26 @@ def check_run(synapses, inputs, clamp, efficacy, delay_shift_ms, delays_ms, dt_m
 def synapse_delays(synapses: SynapseList, delay_shift_ms: float, delays_ms=None) -> np.ndarray:
     """Each synapse's delay in seconds (float64, as Brian2 stores it).
 
-    ``delays_ms`` (one real value >= 0 per synapse) replaces the default
-    ``delay_steps - delay_shift_ms``.
+    By default each synapse's own delay shortened by the shift: ``delay_ms - delay_shift_ms``
+    when the synapses carry real-valued delays (:attr:`SynapseList.delay_ms`), else
+    ``delay_steps - delay_shift_ms``. ``delays_ms`` (one real value >= 0 per synapse, the
+    simulated delays themselves) replaces both.
 
     Examples
     --------
     >>> syn = SynapseList(np.array([1]), np.array([0]), np.array([3]), np.array([2.0], np.float32), N=2, D=4)
     >>> synapse_delays(syn, 0.5).tolist(), synapse_delays(syn, 0.5, [1.25]).tolist()
     ([0.0025], [0.00125])
+    >>> real = SynapseList(syn.post, syn.pre, syn.delay_steps, syn.weight, 2, 4, delay_ms=np.array([2.5]))
+    >>> synapse_delays(real, 0.5).tolist()
+    [0.002]
     """
     if delays_ms is None:
+        if synapses.delay_ms is not None:
+            if len(synapses) and synapses.delay_ms.min() < delay_shift_ms:
+                raise ValueError(f"delay_ms of the synapses must be >= delay_shift_ms = {delay_shift_ms} ms (they "
+                                 f"are shortened by it); got a delay of {synapses.delay_ms.min():g} ms")
+            return (synapses.delay_ms - delay_shift_ms) * 1e-3
         return (synapses.delay_steps.astype(np.float64) - delay_shift_ms) * 1e-3
     delays = np.asarray(delays_ms, dtype=np.float64)
     if delays.shape != (len(synapses),):
@@ -337,7 +348,8 @@ def simulate_neurons(model: str | NeuronModel, synapses: SynapseList, inputs, cl
     model : str or NeuronModel
         One of :data:`NEURON_MODELS` (``'lif_current'``, ``'lif_conductance'``, ``'adex'``, ``'izhikevich'``).
     synapses : SynapseList
-        Exported weights and delays (delays in ms = steps of 1 ms).
+        Weights and delays: ``delay_ms`` where the list has real-valued delays, else
+        ``delay_steps`` ms (steps of 1 ms); each shortened by ``delay_shift_ms``.
     inputs, clamp : bool tensors ``(B, N, L)`` and ``(B, L)``
         The trials of :func:`hdsnn.models.make_trials` (steps of 1 ms): every input
         spike at step ``t`` is sent at ``t`` ms through the network's synapses; on
@@ -350,9 +362,10 @@ def simulate_neurons(model: str | NeuronModel, synapses: SynapseList, inputs, cl
     delay_shift_ms : float
         Every delay is shortened by this (``0 <= shift < 1`` ms).
     delays_ms : array ``(S,)``, optional
-        Real-valued delay of each synapse in ms, used instead of ``delay_steps -
-        delay_shift_ms`` (the shift then moves the clamp window only). Brian2
-        rounds every delay to a whole number of steps ``dt``.
+        Real-valued delay of each synapse in ms, used as it is instead of the synapses' own
+        delays shortened by ``delay_shift_ms`` (``synapses.delay_ms`` if they have them, else
+        ``delay_steps``; :func:`synapse_delays`); the shift then moves the clamp window only.
+        Brian2 rounds every delay to a whole number of steps ``dt``.
     noise_mV, noise_tau_ms : float
         Background input (:func:`hdsnn.models.noise.background_noise`): amplitude
         (0: none) and correlation time (0: white noise).

@@ -7,6 +7,7 @@ import pytest
 
 from hdsnn.cli import main
 from hdsnn.io import load_raster, load_weights
+from hdsnn.models import load_weights_or_synapses
 
 SMALL = ["--M", "3", "--N", "400", "--T", "200", "--p-A", "0.004", "--seed", "2"]
 
@@ -169,9 +170,11 @@ def test_train_delays_from_the_generated_options(tmp_path, capsys):
                  "--init", "hebbian", "--dropout", "0", "--no-progress"]) == 0
     printed = capsys.readouterr().out
     assert "synapses, delays" in printed
-    W, meta = load_weights(w)
+    kind, syn, meta = load_weights_or_synapses(w)                      # the learned object: a synapse file
+    assert kind == "synapses" and syn.delay_ms is not None and len(syn) == meta["n_synapses"]
     assert meta["method"] == "delays" and meta["options"]["synapses_per_pair"] == 2
     assert meta["options"]["p_connect"] == 0.5 and meta["options"]["learn"] == "both"
+    W = syn.to_dense()
     assert 0 < int((W != 0).sum()) <= meta["n_synapses"]                 # duplicates on one channel sum
     assert (tmp_path / "w_run" / "history.json").exists()
     assert main(["train", "--method", "delays", "--patterns", str(pat), "--out", str(w), "--D", "6",

@@ -336,7 +336,7 @@ def test_read_only_output_folder(files, tmp_path, capsys, monkeypatch):
 
 
 P = bernoulli_patterns(2, 10, 50, 0.1, seed=0)
-RESERVED = "'dtype', 'format', 'hdsnn_version', 'kind', 'shape'"
+RESERVED = "'dtype', 'dtypes', 'format', 'hdsnn_version', 'kind', 'shape', 'shapes'"
 
 API_CASES = [
     ("hebbian dtype int32", lambda t: hebbian_init(P, D=5, dtype=torch.int32),

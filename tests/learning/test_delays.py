@@ -165,7 +165,7 @@ def test_synapse_list_of_the_result_and_the_front_door():
     P = bernoulli_patterns(M=1, N=12, T=40, p_A=0.05, seed=0)
     learned = learn(P, "delays", D=6, epochs=2, synapses_per_pair=2, p_connect=0.5, dropout=0.0, stop_f1=None,
                     init="hebbian", progress=False)
-    syn = learned.details["synapses"]
+    syn = learned.synapses
     assert isinstance(syn, SynapseList) and syn.delay_ms is not None
     assert np.array_equal(syn.delay_steps, np.clip(np.round(syn.delay_ms), 1, 6))
     assert torch.equal(learned.W, rounded_weights(syn))
@@ -242,7 +242,7 @@ def test_storage_learned_delays_reach_f1_one_where_fixed_delays_do_not():
     options = dict(D=D, synapses_per_pair=K, seed=0, epochs=80, lr=1e-3, lr_min=1e-3, lr_delay=0.1, alpha=5.0,
                    dropout=0.0, clip=None, sigma_init=0.0, progress=False)
     both = learn(P, "delays", learn="both", **options)
-    syn = both.details["synapses"]
+    syn = both.synapses
     assert len(syn) == N * N * K and int(mask.sum()) <= len(syn)
     f1 = recall(syn, P, net=net).scores.pooled()["f1"]
     assert f1 == 1.0 == both.details["best_f1"]
