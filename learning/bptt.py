@@ -48,7 +48,7 @@ from .hebbian import DEFAULT_GAIN, hebbian_init
 from .surrogate import SURROGATES, Surrogate
 from .training_figure import plot_training
 
-__all__ = ["TrainConfig", "TrainResult", "train", "f1_loss", "f1_loss_from_counts", "learning_rate"]
+__all__ = ["TrainConfig", "TrainResult", "train", "f1_loss", "f1_loss_from_counts", "learning_rate", "check_trainer_inputs"]
 
 OPTIMIZERS = ("adamw", "sgd")
 INITS = ("hebbian", "random")
@@ -309,6 +309,36 @@ def train(targets, W0=None, config: TrainConfig | None = None, net: NetworkConfi
         return _train(targets, W0, config, net, trial=trial, mask=mask, out=out, resume=resume, progress=progress)
 
 
+def check_trainer_inputs(targets, config, record: type, net):
+    """The checked inputs of a closed-loop trainer: ``(targets, config, net)``.
+
+    ``config`` defaults to ``record()`` and must be an instance of ``record``; ``net``
+    defaults to a :class:`~hdsnn.config.NetworkConfig` of the targets' N.
+
+    Raises
+    ------
+    ValueError
+        Targets that are not a bool raster ``(M, N, T)``, or a config or net of another type.
+
+    Examples
+    --------
+    >>> check_trainer_inputs(torch.zeros(1, 3, 5, dtype=torch.bool), None, TrainConfig, None)[2].N
+    3
+    >>> check_trainer_inputs(torch.zeros(1, 3, 5, dtype=torch.bool), {}, TrainConfig, None)
+    Traceback (most recent call last):
+    ...
+    ValueError: config must be a TrainConfig; got dict
+    """
+    targets = check_raster("targets", targets)
+    config = config if config is not None else record()
+    if not isinstance(config, record):
+        raise ValueError(f"config must be a {record.__name__}; got {type(config).__name__}")
+    base = net if net is not None else NetworkConfig(N=targets.shape[1])
+    if not isinstance(base, NetworkConfig):
+        raise ValueError(f"net must be a NetworkConfig; got {type(base).__name__}")
+    return targets, config, base
+
+
 def _train(targets, W0=None, config: TrainConfig | None = None, net: NetworkConfig | None = None, *,
           trial: TrialConfig | None = None, mask=None, out=None, resume: bool = False,
           progress: bool | None = None) -> TrainResult:
@@ -316,14 +346,8 @@ def _train(targets, W0=None, config: TrainConfig | None = None, net: NetworkConf
     from hdsnn.models import make_trials
 
     start_time = time.perf_counter()
-    targets = check_raster("targets", targets)
+    targets, config, base = check_trainer_inputs(targets, config, TrainConfig, net)
     M, N, T = targets.shape
-    config = config if config is not None else TrainConfig()
-    if not isinstance(config, TrainConfig):
-        raise ValueError(f"config must be a TrainConfig; got {type(config).__name__}")
-    base = net if net is not None else NetworkConfig(N=N)
-    if not isinstance(base, NetworkConfig):
-        raise ValueError(f"net must be a NetworkConfig; got {type(base).__name__}")
     D = check_weights("W0", W0, N=N).shape[2] if W0 is not None else base.D
     net = replace(base, N=N, D=D)
     if D >= T:

@@ -77,9 +77,9 @@ from hdsnn.io import folder_lock, write_json
 from hdsnn.models.connectivity import random_synapses
 from hdsnn.models.export import SynapseList
 from hdsnn.models.scores import score
-from hdsnn.validation import check_raster, check_real
+from hdsnn.validation import check_real
 
-from .bptt import TrainConfig, f1_loss_from_counts, learning_rate, scored_targets
+from .bptt import TrainConfig, check_trainer_inputs, f1_loss_from_counts, learning_rate, scored_targets
 from .checkpoint import load_checkpoint, optimizer_state, save_checkpoint
 from .delay_lif import delay_lif_counts
 from .hebbian import masked_hebbian_init
@@ -519,14 +519,8 @@ def _learn(targets, synapses, config, net, trial, mask, out, resume, progress) -
     from hdsnn.models import make_trials
 
     start_time = time.perf_counter()
-    targets = check_raster("targets", targets)
+    targets, config, base = check_trainer_inputs(targets, config, DelayConfig, net)
     M, N, T = targets.shape
-    config = config if config is not None else DelayConfig()
-    if not isinstance(config, DelayConfig):
-        raise ValueError(f"config must be a DelayConfig; got {type(config).__name__}")
-    base = net if net is not None else NetworkConfig(N=N)
-    if not isinstance(base, NetworkConfig):
-        raise ValueError(f"net must be a NetworkConfig; got {type(base).__name__}")
     net = replace(base, N=N)
     D = net.D
     if D >= T:

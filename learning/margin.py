@@ -95,7 +95,7 @@ from hdsnn.validation import check_choice, check_device, check_int, check_raster
 from .hebbian import hebbian_init
 
 __all__ = ["MarginConfig", "MarginResult", "margin_init", "teacher_forced_membrane", "count_violations",
-           "margin_loss", "LOSSES", "OPTIMIZERS", "SparseContext", "ColumnOptimizer"]
+           "margin_loss", "LOSSES", "OPTIMIZERS", "SparseContext", "ColumnOptimizer", "drop_finished"]
 
 LOSSES = ("hinge", "squared_hinge")
 OPTIMIZERS = ("adam", "sgd", "momentum")
@@ -624,6 +624,28 @@ class ColumnOptimizer:
         self.k = self.k[sel.cpu()]
 
 
+def drop_finished(W: torch.Tensor, Wt: torch.Tensor, R: torch.Tensor, going: torch.Tensor, opt: ColumnOptimizer):
+    """Drop the finished rows from the learning set: returns ``(Wt, R)`` for the rows where ``going``.
+
+    ``W`` ``(cols, nb)`` holds the block's weights; ``Wt`` the columns of the rows ``R`` still learning
+    (``W`` itself until the first drop). Finished columns are written back to ``W``, the others kept
+    contiguous (so that no step copies them), and the optimiser's state follows.
+
+    Examples
+    --------
+    >>> W = torch.zeros(2, 3); opt = ColumnOptimizer(W, MarginConfig(optimizer="sgd"), None)
+    >>> Wt, R = drop_finished(W, W, torch.arange(3), torch.tensor([True, False, True]), opt)
+    >>> R.tolist(), tuple(Wt.shape)
+    ([0, 2], (2, 2))
+    """
+    if bool(going.all()):
+        return Wt, R
+    if Wt is not W:
+        W[:, R] = Wt
+    opt.keep(going)
+    return Wt[:, going].contiguous(), R[going]
+
+
 def _learn(task: _BlockTask) -> dict:
     t0 = time.perf_counter()
     cfg, p = task.config, task.problem
@@ -666,12 +688,7 @@ def _learn(task: _BlockTask) -> dict:
         hist_l.append(loss_row.clone())
         bar.set_postfix(violations=int(seen.sum()), neurons=int((seen > 0).sum()))
         epochs_run = epoch + 1
-        going = seen > 0                           # a row without violations all epoch kept its weights: done
-        if not bool(going.all()):
-            if Wt is not W:
-                W[:, R] = Wt
-            R, Wt = R[going], Wt[:, going].contiguous()
-            opt.keep(going)
+        Wt, R = drop_finished(W, Wt, R, seen > 0, opt)   # a row clean all epoch kept its weights: done
         if R.numel() == 0:
             break
     if R.numel():                                  # rows still learning: the violations of their final weights

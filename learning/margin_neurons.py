@@ -133,7 +133,7 @@ from hdsnn.models.trial import make_trials
 from hdsnn.parallel import Executor, get_executor
 from hdsnn.validation import check_choice, check_int, check_raster
 
-from .margin import OPTIMIZERS, ColumnOptimizer, MarginConfig, SparseContext
+from .margin import OPTIMIZERS, ColumnOptimizer, MarginConfig, SparseContext, drop_finished
 
 __all__ = ["NeuronMarginConfig", "NeuronMarginResult", "neuron_margin_init", "neuron_membrane",
            "neuron_violations", "replay", "LINEAR_MODELS"]
@@ -644,12 +644,7 @@ def _learn(task: _BlockTask) -> dict:
         hist_l.append(loss_row.clone())
         bar.set_postfix(violations=int(seen.sum()), neurons=int((seen > 0).sum()))
         epochs_run = epoch + 1
-        going = seen > 0                   # a row without violations all epoch kept its weights: done
-        if not bool(going.all()):
-            if Wt is not W:
-                W[:, R] = Wt
-            R, Wt = R[going], Wt[:, going].contiguous()
-            opt.keep(going)
+        Wt, R = drop_finished(W, Wt, R, seen > 0, opt)   # a row clean all epoch kept its weights: done
         if R.numel() == 0:
             break
     if R.numel():                          # rows still learning: the violations of their final weights
