@@ -8,8 +8,8 @@ postsynaptic neurons each), then recalled from the clean trigger and scored on
 all M patterns. Peak memory is the largest resident set of this process and
 its worker processes together, sampled every 0.5 s.
 
-Run: ``python -m paper.margin_load --N 1024 --M 1024 [--max-seconds 3000]``;
-writes ``paper/results/margin_load_N{N}_M{M}.json`` (``--quick``: N=128, M=32,
+Run: ``python -m paper.margin_load --N 1024 --M 1024 [--D 41] [--p-A 1e-3] [--max-seconds 3000]``;
+writes ``paper/results/margin_load_N{N}_M{M}[_D{D}_p{p_A}].json`` (``--quick``: N=128, M=32,
 T=300, D=21, p_A=5e-3, seconds; ``..._quick.json``). Peak memory needs psutil
 (installed with the ``dask`` extra).
 """
@@ -59,12 +59,14 @@ def main(argv=None) -> dict:
     p = parser(__doc__, jobs=False)
     p.add_argument("--N", type=int, default=1024)
     p.add_argument("--M", type=int, default=1024)
+    p.add_argument("--D", type=int, default=41)
+    p.add_argument("--p-A", type=float, default=1e-3, help="firing probability of the targets per step")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--max-seconds", type=float, default=3000.0, help="time budget of each block (s)")
     p.add_argument("--progress", action="store_true", help="a progress bar per block (on the workers' stderr)")
     args = p.parse_args(argv)
     started = time.perf_counter()
-    N, M, T, D, p_A = (128, 32, 300, 21, 5e-3) if args.quick else (args.N, args.M, 1000, 41, 1e-3)
+    N, M, T, D, p_A = (128, 32, 300, 21, 5e-3) if args.quick else (args.N, args.M, 1000, args.D, args.p_A)
     targets = bernoulli_patterns(M, N, T, p_A, seed=0)
     cfg = MarginConfig(**{**MARGIN, "epochs": 200, "max_seconds": args.max_seconds,
                           "block_size": -(-N // args.workers), "memory_gb": 3.0})
@@ -84,7 +86,8 @@ def main(argv=None) -> dict:
            "learn_s": learn_s, "epochs_run": res.epochs_run, "violations": res.violations,
            "history": res.history, "peak_gb_learning": peak_learn, "peak_gb": mem.peak, "recall_s": recall_s,
            "pooled": pooled, "runaway_trials": int(rec.runaway.sum())}
-    save(args.out, f"margin_load_N{N}_M{M}" + ("_quick" if args.quick else ""), out, started)
+    tag = "" if (D, p_A) == (41, 1e-3) else f"_D{D}_p{p_A:g}"
+    save(args.out, f"margin_load_N{N}_M{M}{tag}" + ("_quick" if args.quick else ""), out, started)
     return out
 
 
