@@ -86,7 +86,7 @@ def main(argv=None) -> dict:
            "learn_s": learn_s, "epochs_run": res.epochs_run, "violations": res.violations,
            "history": res.history, "peak_gb_learning": peak_learn, "peak_gb": mem.peak, "recall_s": recall_s,
            "pooled": pooled, "runaway_trials": int(rec.runaway.sum())}
-    tag = "" if (D, p_A) == (41, 1e-3) else f"_D{D}_p{p_A:g}"
+    tag = "" if args.quick or (D, p_A) == (41, 1e-3) else f"_D{D}_p{p_A:g}"
     save(args.out, f"margin_load_N{N}_M{M}{tag}" + ("_quick" if args.quick else ""), out, started)
     return out
 
