@@ -82,6 +82,7 @@ def test_help_defaults_match_the_code(capsys):
     assert "(default: None)" not in text
 
 
+@pytest.mark.slow
 def test_train_stdp_narrow_mirrored_equals_init(tmp_path, capsys):
     """`hdsnn train --method stdp` with the narrow window and mirrored depression writes the Hebbian weights."""
     pat, hebb, stdp, b2 = (tmp_path / f"{n}.npz" for n in ("p", "hebb", "stdp", "b2"))

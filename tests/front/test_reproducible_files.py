@@ -13,6 +13,7 @@ def _small(tmp_path):
     return pat
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["hebbian", "lstsq", "margin"])
 def test_identical_seeds_give_identical_bytes(tmp_path, method):
     """Weights and recalled rasters hold no wall time (timings go to the recall's .json only)."""

@@ -111,6 +111,7 @@ def test_zero_violations_give_exact_recall_in_the_replica(stored):
     assert replay(res, P, tolerance=0).pooled()["f1"] == 1.0
 
 
+@pytest.mark.slow
 def test_closed_loop_membrane_is_the_learners(stored):
     """With zero violations the closed loop is the teacher-forced run: the replica's own membrane matches."""
     P, res = stored

@@ -83,6 +83,7 @@ def _pair(t_pre, t_post, d, extra_post=()):
     return r
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("simulator", ["torch", "brian2"])
 def test_pairing_uses_arrival_times(simulator):
     """An input acting in the step of the spike is potentiated, one step after it depressed, others not."""

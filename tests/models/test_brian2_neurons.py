@@ -48,6 +48,7 @@ def test_network_is_held_at_rest_during_the_trigger():
     assert r.raster[0, :, :5].sum() == 0
 
 
+@pytest.mark.slow
 def test_trial_config_is_honoured():
     """Pretime, noise and silenced neurons change what the neuron model receives (they were ignored before)."""
     W, target = one_synapse()
@@ -58,6 +59,7 @@ def test_trial_config_is_honoured():
     assert torch.equal(shifted.raster, clean.raster) and shifted.full.shape[2] == 40
 
 
+@pytest.mark.slow
 def test_runaway_guard_stops_a_trial():
     W = torch.full((30, 30, 3), 2.0)
     P = bernoulli_patterns(1, 30, 200, 0.2, seed=0)
@@ -66,6 +68,7 @@ def test_runaway_guard_stops_a_trial():
     assert r.raster[0, :, 150:].sum() == 0
 
 
+@pytest.mark.slow
 def test_noise_is_seeded():
     W, target = one_synapse()
     a, b, c = (neuron_recall(W, target, efficacy=0.8, noise_mV=10.0, seed=s).raster for s in (1, 1, 2))

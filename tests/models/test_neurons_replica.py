@@ -102,6 +102,7 @@ def test_identical_spike_trains_on_200_neurons(model):
     assert 1000 < len(b2.spikes[0]) < 200 * 2 * 110 // 2       # lively, under half the refractory-limited count
 
 
+@pytest.mark.slow
 @pytest.mark.brian2
 @pytest.mark.parametrize("model", FAST)
 @pytest.mark.parametrize("tau_ms", [0.0, 3.0])

@@ -128,6 +128,7 @@ def test_cli_refuses_over_budget(tmp_path, benchmark, capsys):
     assert main(base + ["--budget-gb", "0.2935", "--top-k", str(k)]) == 0     # the advice fits
 
 
+@pytest.mark.slow
 @pytest.mark.brian2
 def test_cli_recall_with_a_richer_neuron_honours_the_trial(tmp_path, capsys):
     pat, w, rec, rec2 = (tmp_path / n for n in ("p.npz", "w.npz", "r.npz", "r2.npz"))
