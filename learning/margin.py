@@ -95,7 +95,8 @@ from hdsnn.validation import check_choice, check_device, check_int, check_raster
 from .hebbian import hebbian_init
 
 __all__ = ["MarginConfig", "MarginResult", "margin_init", "teacher_forced_membrane", "count_violations",
-           "margin_loss", "LOSSES", "OPTIMIZERS", "SparseContext", "ColumnOptimizer", "drop_finished"]
+           "margin_loss", "LOSSES", "OPTIMIZERS", "SparseContext", "ColumnOptimizer", "drop_finished",
+           "learn_columns"]
 
 LOSSES = ("hinge", "squared_hinge")
 OPTIMIZERS = ("adam", "sgd", "momentum")
@@ -646,15 +647,22 @@ def drop_finished(W: torch.Tensor, Wt: torch.Tensor, R: torch.Tensor, going: tor
     return Wt[:, going].contiguous(), R[going]
 
 
-def _learn(task: _BlockTask) -> dict:
+def learn_columns(W: torch.Tensor, mask, cfg, steps: list, train_step: Callable, evaluate: Callable, *,
+                  patterns: int, desc: str, progress: bool | None = None) -> dict:
+    """The epoch loop of a block of postsynaptic neurons, shared by the margin learners.
+
+    ``W`` ``(cols, nb)`` holds the block's weights (updated in place); ``steps[k]`` is the number
+    of patterns of step ``k``; ``train_step(Wt, R, k)`` returns the violations and hinge sums of
+    rows ``R`` (the columns of ``Wt``) on step ``k``, the violating rows and their summed adjoint
+    products (``_Block.train_step``); ``evaluate(Wt, R)`` the violations and hinge sums over all
+    patterns. Each epoch visits the steps in a seeded order (``cfg.seed``), stepping the violating
+    columns with a :class:`ColumnOptimizer`; a row clean for a whole epoch stops (:func:`drop_finished`).
+    ``cfg`` is read for the optimiser, ``l2``, ``epochs``, ``max_seconds`` and ``seed``; ``patterns``
+    (all of them) normalises the loss. Returns the per-row violations and history, and the epochs run.
+    """
     t0 = time.perf_counter()
-    cfg, p = task.config, task.problem
-    device = torch.device(cfg.device)
-    W = task.W0.to(device).T.contiguous()                   # (N D, nb): the block's weights
-    mask = None if task.mask is None else task.mask.to(device).T.contiguous()
+    device = W.device
     nb = W.shape[1]
-    step = min(cfg.step_patterns or p.M, p.M)
-    block = _Block(p, task.start, task.stop, step, min(task.batch, step), W.dtype, device)
     opt = ColumnOptimizer(W, cfg, mask)
     order_rng = np.random.default_rng(cfg.seed)
     viol = torch.zeros(nb, dtype=torch.int64)
@@ -664,25 +672,25 @@ def _learn(task: _BlockTask) -> dict:
     def record(Wt, R, counts, hsum):
         viol[R.cpu()] = counts.cpu()
         norm = (Wt.double() ** 2).sum(0)
-        loss_row[R.cpu()] = (hsum / p.M + 0.5 * cfg.l2 * norm).cpu()
+        loss_row[R.cpu()] = (hsum / patterns + 0.5 * cfg.l2 * norm).cpu()
 
     # the rows still learning, R, have their columns in Wt (contiguous, so that no step copies them);
     # a finished row's column is written back to W
     R, Wt = torch.arange(nb, device=device), W
     epochs_run = 0
-    bar = tqdm(range(cfg.epochs), desc=f"margin rows {task.start}-{task.stop - 1}", unit="epoch",
-               leave=False, disable=None if task.progress is None else not task.progress)
+    bar = tqdm(range(cfg.epochs), desc=desc, unit="epoch", leave=False,
+               disable=None if progress is None else not progress)
     for epoch in bar:
         if cfg.max_seconds is not None and time.perf_counter() - t0 > cfg.max_seconds:
             break
         seen = torch.zeros(R.numel(), dtype=torch.int64, device=device)
         hsum = torch.zeros(R.numel(), dtype=torch.float64, device=device)
-        for k in order_rng.permutation(len(block.steps)).tolist():
-            counts, h, busy, acc = block.train_step(Wt, R, k, cfg.kappa, cfg.loss)
+        for k in order_rng.permutation(len(steps)).tolist():
+            counts, h, busy, acc = train_step(Wt, R, k)
             seen += counts
             hsum += h
             if acc is not None:
-                opt.step(Wt, torch.nonzero(busy).flatten(), acc, block.patterns[k])
+                opt.step(Wt, torch.nonzero(busy).flatten(), acc, steps[k])
         record(Wt, R, seen, hsum)
         hist_v.append(viol.clone())
         hist_l.append(loss_row.clone())
@@ -692,16 +700,28 @@ def _learn(task: _BlockTask) -> dict:
         if R.numel() == 0:
             break
     if R.numel():                                  # rows still learning: the violations of their final weights
-        counts, h, _, _ = block.evaluate(Wt, R, cfg.kappa, cfg.loss, grad=False)
-        record(Wt, R, counts, h)
+        record(Wt, R, *evaluate(Wt, R))
         if Wt is not W:
             W[:, R] = Wt
+    return {"violations": viol, "history_violations": hist_v, "history_loss": hist_l, "epochs_run": epochs_run}
+
+
+def _learn(task: _BlockTask) -> dict:
+    t0 = time.perf_counter()
+    cfg, p = task.config, task.problem
+    device = torch.device(cfg.device)
+    W = task.W0.to(device).T.contiguous()                   # (N D, nb): the block's weights
+    mask = None if task.mask is None else task.mask.to(device).T.contiguous()
+    step = min(cfg.step_patterns or p.M, p.M)
+    block = _Block(p, task.start, task.stop, step, min(task.batch, step), W.dtype, device)
+    out = learn_columns(W, mask, cfg, block.patterns,
+                        lambda Wt, R, k: block.train_step(Wt, R, k, cfg.kappa, cfg.loss),
+                        lambda Wt, R: block.evaluate(Wt, R, cfg.kappa, cfg.loss, grad=False)[:2],
+                        patterns=p.M, desc=f"margin rows {task.start}-{task.stop - 1}", progress=task.progress)
     W = W.T.contiguous()
     if mask is not None:
         W = torch.where(mask.T, W, torch.zeros_like(W))
-    return {"start": task.start, "stop": task.stop, "W": W.cpu(), "violations": viol,
-            "history_violations": hist_v, "history_loss": hist_l, "epochs_run": epochs_run,
-            "seconds": time.perf_counter() - t0}
+    return {"start": task.start, "stop": task.stop, "W": W.cpu(), **out, "seconds": time.perf_counter() - t0}
 
 
 # --------------------------------------------------------------------------------------------

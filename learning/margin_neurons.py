@@ -120,7 +120,6 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from scipy.signal import lfilter
-from tqdm.auto import tqdm
 
 from hdsnn.config import NetworkConfig, TrialConfig, param
 from hdsnn.models.brian2.neurons import NEURON_MODELS, simulate_neurons, synapse_delays, trial_steps
@@ -133,7 +132,7 @@ from hdsnn.models.trial import make_trials
 from hdsnn.parallel import Executor, get_executor
 from hdsnn.validation import check_choice, check_int, check_raster
 
-from .margin import OPTIMIZERS, ColumnOptimizer, MarginConfig, SparseContext, drop_finished
+from .margin import OPTIMIZERS, MarginConfig, SparseContext, learn_columns
 
 __all__ = ["NeuronMarginConfig", "NeuronMarginResult", "neuron_margin_init", "neuron_membrane",
            "neuron_violations", "replay", "LINEAR_MODELS"]
@@ -608,54 +607,15 @@ def _learn(task: _BlockTask) -> dict:
     device = torch.device(cfg.device)
     W = task.W0.to(device).contiguous()
     mask = None if task.mask is None else task.mask.to(device)
-    nb = W.shape[1]
     step = min(cfg.step_patterns or p.M, p.M)
     block = _Block(p, task.start, task.stop, step, min(task.batch, step), W.dtype, device)
-    opt = ColumnOptimizer(W, cfg, mask)
-    order_rng = np.random.default_rng(cfg.seed)
-    viol = torch.zeros(nb, dtype=torch.int64)
-    loss_row = torch.zeros(nb, dtype=torch.float64)
-    hist_v, hist_l = [], []
-
-    def record(Wt, R, counts, hsum):
-        viol[R.cpu()] = counts.cpu()
-        loss_row[R.cpu()] = (hsum / p.M + 0.5 * cfg.l2 * (Wt.double() ** 2).sum(0)).cpu()
-
-    # the rows still learning, R, have their columns in Wt; a finished row's column is written back to W
-    R, Wt = torch.arange(nb, device=device), W
-    epochs_run = 0
-    bar = tqdm(range(cfg.epochs), desc=f"margin_neurons rows {task.start}-{task.stop - 1}", unit="epoch",
-               leave=False, disable=None if task.progress is None else not task.progress)
-    for epoch in bar:
-        if cfg.max_seconds is not None and time.perf_counter() - t0 > cfg.max_seconds:
-            break
-        seen = torch.zeros(R.numel(), dtype=torch.int64, device=device)
-        hsum = torch.zeros(R.numel(), dtype=torch.float64, device=device)
-        order = order_rng.permutation(len(block.steps)) if len(block.steps) > 1 else [0]
-        for k in order:
-            counts, h, busy, acc = block.train_step(Wt, R, int(k), cfg.loss)
-            seen += counts
-            hsum += h
-            if acc is not None:
-                batches = block.steps[int(k)]
-                opt.step(Wt, torch.nonzero(busy).flatten(), acc, batches[-1][1] - batches[0][0])
-        record(Wt, R, seen, hsum)
-        hist_v.append(viol.clone())
-        hist_l.append(loss_row.clone())
-        bar.set_postfix(violations=int(seen.sum()), neurons=int((seen > 0).sum()))
-        epochs_run = epoch + 1
-        Wt, R = drop_finished(W, Wt, R, seen > 0, opt)   # a row clean all epoch kept its weights: done
-        if R.numel() == 0:
-            break
-    if R.numel():                          # rows still learning: the violations of their final weights
-        counts, h, _, _ = block.evaluate(Wt, R, cfg.loss, grad=False)
-        record(Wt, R, counts, h)
-        if Wt is not W:
-            W[:, R] = Wt
+    sizes = [parts[-1][1] - parts[0][0] for parts in block.steps]
+    out = learn_columns(W, mask, cfg, sizes, lambda Wt, R, k: block.train_step(Wt, R, k, cfg.loss),
+                        lambda Wt, R: block.evaluate(Wt, R, cfg.loss, grad=False)[:2], patterns=p.M,
+                        desc=f"margin_neurons rows {task.start}-{task.stop - 1}", progress=task.progress)
     if mask is not None:
         W = torch.where(mask, W, torch.zeros_like(W))
-    return {"Wt": W.cpu(), "violations": viol, "history_violations": hist_v, "history_loss": hist_l,
-            "epochs_run": epochs_run, "seconds": time.perf_counter() - t0}
+    return {"Wt": W.cpu(), **out, "seconds": time.perf_counter() - t0}
 
 
 # --------------------------------------------------------------------------------------------
