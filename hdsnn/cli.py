@@ -1,4 +1,4 @@
-"""Command line: ``hdsnn demo | patterns | init | train | recall | analyze | paper``.
+"""Command line: ``hdsnn demo | patterns | init | train | recall | analyze | task | paper``.
 
 The options of each command are generated from the parameter records
 (:func:`hdsnn.config.options`): a default, range, unit or help text is written
@@ -19,6 +19,8 @@ from .config import NetworkConfig, PatternConfig, TrialConfig, options
 from .learning.learn import LEARNERS
 from .models.connectivity import SynapseConfig, random_mask
 from .models.recall import SIMULATORS
+from .models.tasks import TASKS
+from .task_runs import VARIANTS
 from .validation import check_int
 
 __all__ = ["main", "build_parser", "PAPER_SCRIPTS"]
@@ -125,6 +127,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--spade-budget-gb", type=float, default=2.0, help="memory budget of SPADE (GiB)")
     p.add_argument("--group-mothers", type=int, default=None, help="search groups from the first this many "
                                                                    "neurons (default: all)")
+
+    p = sub.add_parser("task", help="train and test the task network on a working-memory task", **sub_kw,
+                       description="Train the recurrent delayed LIF network with inputs and a readout on a task "
+                                   "(BPTT), test it on fresh trials, sweep the wait and the number of cues, and write "
+                                   "OUT/<task>[_quick][_<variant>].json, the network (.npz) and figures.")
+    p.add_argument("name", choices=TASKS, help="task")
+    p.add_argument("--quick", action="store_true", help="a small run (well under a minute)")
+    p.add_argument("--out", default="hdsnn-task", help="output folder")
+    p.add_argument("--seed", type=int, default=0, help="seed of the network, the trials and the order")
+    p.add_argument("--variant", choices=tuple(VARIANTS), default="delays",
+                   help="DelayNet's lattice delays, or an ablation or control")
+    p.add_argument("--wait-ms", type=int, default=None, help="cue-accumulation: wait after the cues (default 1200)")
+    p.add_argument("--n-cues", type=int, default=None, help="cue-accumulation: number of cues (default 7)")
+    p.add_argument("--epochs", type=int, default=None, help="training epochs (default: the task's)")
+    p.add_argument("--max-seconds", type=float, default=None, help="stop training after this wall time (s)")
+    p.add_argument("--test-trials", type=int, default=None, help="fresh test trials (default 2048; quick 256)")
+    p.add_argument("--sweep-trials", type=int, default=None, help="trials per sweep point (0: no sweep)")
+    p.add_argument("--brian2-trials", type=int, default=0, help="replay this many test trials in Brian2")
+    p.add_argument("--mnist-images", default=None, help="sequential-digits: MNIST images file (idx or .npz)")
+    p.add_argument("--mnist-labels", default=None, help="sequential-digits: MNIST labels idx file")
+    p.add_argument("--resume", action="store_true", help="continue training from the run's checkpoint")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     p = sub.add_parser("paper", help="reproduce a figure of the paper", **sub_kw,
                        description="Run one of the paper/ scripts; options after NAME go to the script.")
@@ -266,6 +291,33 @@ def _analyze(args):
     return {"files": report["files"]}
 
 
+def _task(args):
+    import torch
+
+    from .task_runs import run_task
+
+    if args.threads is not None:
+        torch.set_num_threads(check_int("threads", args.threads, 1))
+    mnist = None
+    if args.mnist_images is not None:
+        if args.name != "sequential-digits":
+            raise ValueError("--mnist-images applies to the sequential-digits task only")
+        mnist = (args.mnist_images, args.mnist_labels)
+    res = run_task(args.name, args.out, quick=args.quick, seed=args.seed, variant=args.variant, wait_ms=args.wait_ms,
+                   n_cues=args.n_cues, epochs=args.epochs, max_seconds=args.max_seconds, test_trials=args.test_trials,
+                   sweep_trials=args.sweep_trials, mnist=mnist, brian2_trials=args.brian2_trials, resume=args.resume,
+                   progress=False if args.no_progress else None)
+    print(f"{args.name} ({args.variant}): test accuracy {res['test_accuracy']:.4f} on {res['trials']['test']} "
+          f"trials (chance {res['chance']:.3f}), {res['epochs']} epochs, {res['learn_seconds']:.1f} s")
+    if "accuracy_vs_wait" in res:
+        pairs = zip(res["accuracy_vs_wait"]["wait_ms"], res["accuracy_vs_wait"]["accuracy"])
+        print("accuracy against the wait: " + ", ".join(f"{w} ms {a:.3f}" for w, a in pairs))
+    if "brian2" in res:
+        b = res["brian2"]
+        print(f"Brian2 replay: {b['same_decisions_as_torch_float64']} of {b['trials']} decisions as torch")
+    return {"files": res["files"]}
+
+
 def _paper(args):
     import importlib
 
@@ -277,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``hdsnn`` command."""
     args = build_parser().parse_args(argv)
     handlers = {"demo": _demo, "patterns": _patterns, "init": _learn, "train": _learn, "recall": _recall,
-                "analyze": _analyze, "paper": _paper}
+                "analyze": _analyze, "task": _task, "paper": _paper}
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", api.LearnedForWarning)

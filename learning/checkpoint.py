@@ -59,8 +59,11 @@ def optimizer_state(optimizer: torch.optim.Optimizer, arrays: dict[str, np.ndarr
 
 
 def save_checkpoint(path, *, W: torch.Tensor, best_W: torch.Tensor, optimizer: torch.optim.Optimizer,
-                    generator: torch.Generator, epoch: int, meta: dict) -> Path:
+                    generator: torch.Generator, epoch: int, meta: dict, extra: dict | None = None) -> Path:
     """Write a checkpoint atomically.
+
+    ``extra`` holds further named tensors (a trainer with several parameters),
+    stored as arrays ``x.<name>`` and returned by :func:`load_checkpoint` under ``'extra'``.
 
     Examples
     --------
@@ -73,7 +76,8 @@ def save_checkpoint(path, *, W: torch.Tensor, best_W: torch.Tensor, optimizer: t
     (1, ['opt.0.exp_avg', 'opt.0.exp_avg_sq', 'opt.0.step'])
     """
     arrays = {"W": W.detach().cpu().numpy(), "best_W": best_W.detach().cpu().numpy(),
-              "rng_state": generator.get_state().numpy(), **optimizer_arrays(optimizer)}
+              "rng_state": generator.get_state().numpy(), **optimizer_arrays(optimizer),
+              **{f"x.{k}": v.detach().cpu().numpy() for k, v in (extra or {}).items()}}
     info = {"kind": KIND, "epoch": int(epoch), "arrays": {k: [str(v.dtype), list(v.shape)] for k, v in arrays.items()},
             **meta}
     arrays["meta"] = np.array(json.dumps(info, sort_keys=True))
@@ -84,7 +88,7 @@ def save_checkpoint(path, *, W: torch.Tensor, best_W: torch.Tensor, optimizer: t
 
 
 def load_checkpoint(path) -> dict:
-    """Read and check a checkpoint: ``{'W', 'best_W', 'rng_state', 'optimizer', 'epoch', 'meta'}``."""
+    """Read and check a checkpoint: ``{'W', 'best_W', 'rng_state', 'optimizer', 'extra', 'epoch', 'meta'}``."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint file not found: {str(path)!r}")
@@ -103,4 +107,5 @@ def load_checkpoint(path) -> dict:
     return {"W": torch.from_numpy(arrays["W"]), "best_W": torch.from_numpy(arrays["best_W"]),
             "rng_state": torch.from_numpy(arrays["rng_state"]),
             "optimizer": {k: v for k, v in arrays.items() if k.startswith("opt.")},
+            "extra": {k[2:]: torch.from_numpy(v) for k, v in arrays.items() if k.startswith("x.")},
             "epoch": int(meta["epoch"]), "meta": meta}

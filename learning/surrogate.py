@@ -11,6 +11,7 @@ name              pseudo-derivative ``dH/dv``
 ``fast_sigmoid``  ``1 / (1 + alpha * |v|) ** 2`` (SuperSpike)
 ``arctan``        ``1 / (1 + (pi / 2 * alpha * v) ** 2)``
 ``triangle``      ``max(0, 1 - alpha * |v|)``
+``ramp``          ``min(max(1 + alpha * v, 0), 1)`` (one-sided; DelayNet's with ``alpha = 1``)
 ================  ==========================================
 
 All three peak at 1 for ``v = 0``, so that changing the surrogate does not
@@ -26,7 +27,7 @@ import torch
 
 from hdsnn.validation import check_choice, check_real
 
-__all__ = ["Surrogate", "SURROGATES", "spike", "fast_sigmoid", "arctan", "triangle"]
+__all__ = ["Surrogate", "SURROGATES", "spike", "fast_sigmoid", "arctan", "triangle", "ramp"]
 
 
 def fast_sigmoid(v: torch.Tensor, alpha: float = 15.0) -> torch.Tensor:
@@ -62,7 +63,21 @@ def triangle(v: torch.Tensor, alpha: float = 15.0) -> torch.Tensor:
     return torch.clamp(1.0 - alpha * v.abs(), min=0.0)
 
 
-SURROGATES = {"fast_sigmoid": fast_sigmoid, "arctan": arctan, "triangle": triangle}
+def ramp(v: torch.Tensor, alpha: float = 15.0) -> torch.Tensor:
+    """Pseudo-derivative ``min(max(1 + alpha v, 0), 1)``: 1 above threshold, a ramp of width ``1 / alpha`` below.
+
+    With ``alpha = 1`` and ``v = u - theta`` this is the wide surrogate of
+    DelayNet (Balafrej et al.), ``min(max(u - theta + 1, 0), 1)``.
+
+    Examples
+    --------
+    >>> ramp(torch.tensor([-1.5, -0.25, 0.0, 2.0]), alpha=1.0).tolist()
+    [0.0, 0.75, 1.0, 1.0]
+    """
+    return torch.clamp(1.0 + alpha * v, min=0.0, max=1.0)
+
+
+SURROGATES = {"fast_sigmoid": fast_sigmoid, "arctan": arctan, "triangle": triangle, "ramp": ramp}
 
 
 @dataclass(frozen=True)
@@ -71,7 +86,7 @@ class Surrogate:
 
     Parameters
     ----------
-    name : {'fast_sigmoid', 'arctan', 'triangle'}
+    name : {'fast_sigmoid', 'arctan', 'triangle', 'ramp'}
     alpha : float
         Sharpness (> 0): the bump has width about ``1 / alpha`` in units of the membrane potential.
 
