@@ -28,7 +28,7 @@ __all__ = ["main", "build_parser", "PAPER_SCRIPTS"]
 #: The scripts of paper/ runnable as ``hdsnn paper NAME``.
 PAPER_SCRIPTS = ("robustness", "sequential", "scans", "capacity", "methods", "biophysical", "gain_scan",
                  "bptt_train", "motif_example", "polychrony_compare", "stdp_compare", "margin_robustness",
-                 "margin_load", "margin_neurons", "learned_delays")
+                 "margin_load", "margin_neurons", "learned_delays", "cue_accumulation")
 INIT_METHODS = ("hebbian", "lstsq", "margin", "margin_neurons")
 TRAIN_METHODS = ("bptt", "stdp", "delays")
 #: Options of the run group of ``hdsnn train`` that are also fields of the delays learner's record.
@@ -142,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-cues", type=int, default=None, help="cue-accumulation: number of cues (default 7)")
     p.add_argument("--epochs", type=int, default=None, help="training epochs (default: the task's)")
     p.add_argument("--max-seconds", type=float, default=None, help="stop training after this wall time (s)")
+    p.add_argument("--lr", type=float, default=None, help="learning rate (default: the task's)")
+    p.add_argument("--curriculum", type=int, default=0, help="cue-accumulation: epochs over which the training "
+                                                             "wait grows from 150 ms to --wait-ms (0: none)")
     p.add_argument("--test-trials", type=int, default=None, help="fresh test trials (default 2048; quick 256)")
     p.add_argument("--sweep-trials", type=int, default=None, help="trials per sweep point (0: no sweep)")
     p.add_argument("--brian2-trials", type=int, default=0, help="replay this many test trials in Brian2")
@@ -304,7 +307,8 @@ def _task(args):
             raise ValueError("--mnist-images applies to the sequential-digits task only")
         mnist = (args.mnist_images, args.mnist_labels)
     res = run_task(args.name, args.out, quick=args.quick, seed=args.seed, variant=args.variant, wait_ms=args.wait_ms,
-                   n_cues=args.n_cues, epochs=args.epochs, max_seconds=args.max_seconds, test_trials=args.test_trials,
+                   n_cues=args.n_cues, epochs=args.epochs, max_seconds=args.max_seconds, lr=args.lr,
+                   curriculum=args.curriculum, test_trials=args.test_trials,
                    sweep_trials=args.sweep_trials, mnist=mnist, brian2_trials=args.brian2_trials, resume=args.resume,
                    progress=False if args.no_progress else None)
     print(f"{args.name} ({args.variant}): test accuracy {res['test_accuracy']:.4f} on {res['trials']['test']} "

@@ -32,7 +32,7 @@ from hdsnn.models.task_network import TaskNetworkConfig, readout_trace, run_task
 from hdsnn.models.tasks import TASKS, CueConfig, cue_accumulation, load_mnist, sklearn_digits
 from hdsnn.validation import check_choice, check_int
 
-__all__ = ["run_task", "task_settings", "VARIANTS"]
+__all__ = ["run_task", "task_settings", "curriculum_wait", "VARIANTS"]
 
 #: The network variants: DelayNet's, and the ablations and controls of the issue.
 VARIANTS = {
@@ -46,7 +46,8 @@ SEED_STRIDE = 1_000_003
 
 
 def task_settings(name: str, *, quick: bool = False, variant: str = "delays", wait_ms: int | None = None,
-                  n_cues: int | None = None, epochs: int | None = None, max_seconds: float | None = None) -> dict:
+                  n_cues: int | None = None, epochs: int | None = None, max_seconds: float | None = None,
+                  lr: float | None = None) -> dict:
     """The protocol, network and training records of a run (before the variant's changes are applied last).
 
     Examples
@@ -72,12 +73,13 @@ def task_settings(name: str, *, quick: bool = False, variant: str = "delays", wa
         cue = replace(cue, **changes)
     else:
         cue = None
-        net = TaskNetworkConfig(n_in=1, n_out=10, n_rec=27 if quick else 64, mid_delay=4, long_delay=8)
+        net = TaskNetworkConfig(n_in=1, n_out=10, n_rec=27 if quick else 64, mid_delay=4, long_delay=8, learn_input=True)
         train = TaskTrainConfig(epochs=3 if quick else 60, batch_size=64, lr=5e-3 if quick else 2e-3,
                                 branching=1e-3)
     net = replace(net, **net_changes)
     train = replace(train, **train_changes, **({"epochs": epochs} if epochs is not None else {}),
-                    **({"max_seconds": max_seconds} if max_seconds is not None else {}))
+                    **({"max_seconds": max_seconds} if max_seconds is not None else {}),
+                    **({"lr": lr} if lr is not None else {}))
     return {"cue": cue, "net": net, "train": train}
 
 
@@ -94,7 +96,8 @@ def run_task(name: str, out, *, quick: bool = False, seed: int = 0, variant: str
              wait_ms: int | None = None, n_cues: int | None = None, epochs: int | None = None,
              test_trials: int | None = None, sweep_trials: int | None = None, waits=None, cue_counts=None,
              mnist: tuple | None = None, brian2_trials: int = 0, max_seconds: float | None = None,
-             resume: bool = False, progress: bool | None = None) -> dict:
+             curriculum: int = 0, lr: float | None = None, resume: bool = False,
+             progress: bool | None = None) -> dict:
     """Train, test, sweep, draw and write one task run; returns the result dictionary (also in the JSON).
 
     Parameters
@@ -112,6 +115,8 @@ def run_task(name: str, out, *, quick: bool = False, seed: int = 0, variant: str
         Override the number of training epochs.
     max_seconds : float, optional
         Stop training after the epoch that passes this wall time (the best epoch is kept).
+    lr : float, optional
+        Learning rate (default: the task's).
     test_trials : int, optional
         Fresh test trials (default 2048; quick 256). Sequential digits: the held-out quarter.
     sweep_trials : int, optional
@@ -122,6 +127,10 @@ def run_task(name: str, out, *, quick: bool = False, seed: int = 0, variant: str
         Sequential digits on MNIST files instead of scikit-learn's digits.
     brian2_trials : int
         Replay this many test trials in Brian2 and compare the decisions (0: no replay).
+    curriculum : int
+        Cue accumulation: over the first ``curriculum`` epochs the training wait grows
+        linearly from 150 ms to ``wait_ms`` (multiples of 50 ms); validation and test
+        always use ``wait_ms`` (0: no curriculum).
     resume : bool
         Continue training from the run's checkpoint.
     progress : bool or None
@@ -135,10 +144,11 @@ def run_task(name: str, out, *, quick: bool = False, seed: int = 0, variant: str
     check_choice("variant", variant, tuple(VARIANTS))
     seed = check_int("seed", seed, 0)
     brian2_trials = check_int("brian2_trials", brian2_trials, 0)
+    curriculum = check_int("curriculum", curriculum, 0)
     if name != "cue-accumulation" and (wait_ms is not None or n_cues is not None):
         raise ValueError(f"wait_ms and n_cues apply to the cue-accumulation task only; got task {name!r}")
     settings = task_settings(name, quick=quick, variant=variant, wait_ms=wait_ms, n_cues=n_cues, epochs=epochs,
-                             max_seconds=max_seconds)
+                             max_seconds=max_seconds, lr=lr)
     cue, net, train = settings["cue"], settings["net"], replace(settings["train"], seed=seed)
     test_trials = check_int("test_trials", test_trials if test_trials is not None else (256 if quick else 2048), 1)
     sweep_trials = check_int("sweep_trials", sweep_trials if sweep_trials is not None else (128 if quick else 512), 0)
@@ -147,15 +157,30 @@ def run_task(name: str, out, *, quick: bool = False, seed: int = 0, variant: str
     stem = name + ("_quick" if quick else "") + ("" if variant == "delays" else f"_{variant}")
     with folder_lock(out / f"{stem}_run"):
         return _run(name, out, stem, cue, net, train, seed, variant, quick, test_trials, sweep_trials, waits,
-                    cue_counts, mnist, brian2_trials, resume, progress)
+                    cue_counts, mnist, brian2_trials, curriculum, resume, progress)
+
+
+def curriculum_wait(epoch: int, wait_ms: int, epochs: int) -> int:
+    """The training wait of ``epoch`` (1-based) under a curriculum of ``epochs`` epochs.
+
+    Examples
+    --------
+    >>> [curriculum_wait(e, 1200, 4) for e in (1, 2, 4, 5, 9)]
+    [150, 400, 950, 1200, 1200]
+    """
+    if epochs <= 0 or epoch > epochs:
+        return wait_ms
+    return int(150 + 50 * round((wait_ms - 150) * (epoch - 1) / epochs / 50))
 
 
 def _run(name, out, stem, cue, net, train, seed, variant, quick, test_trials, sweep_trials, waits, cue_counts,
-         mnist, brian2_trials, resume, progress) -> dict:
+         mnist, brian2_trials, curriculum, resume, progress) -> dict:
     start = time.perf_counter()
     base = SEED_STRIDE * seed
     if name == "cue-accumulation":
-        train_data = lambda epoch: cue_accumulation(train.trials_per_epoch, cue, seed=base + epoch)  # noqa: E731
+        def train_data(epoch):
+            wait = curriculum_wait(epoch, cue.wait_ms, curriculum)
+            return cue_accumulation(train.trials_per_epoch, replace(cue, wait_ms=wait), seed=base + epoch)
         validation = cue_accumulation(train.validation_trials, cue, seed=base + 900_001)
         test = cue_accumulation(test_trials, cue, seed=base + 900_002)
         chance = 0.5
@@ -167,7 +192,7 @@ def _run(name, out, stem, cue, net, train, seed, variant, quick, test_trials, sw
     params = result.best
     learn_seconds = result.seconds
     ev = evaluate_task(params, test)
-    record = {"task": name, "variant": variant, "quick": quick, "seed": seed,
+    record = {"task": name, "variant": variant, "quick": quick, "seed": seed, "curriculum_epochs": curriculum,
               "test_accuracy": ev["accuracy"], "chance": chance, "test_cross_entropy": ev["cross_entropy"],
               "test_rate_hz": ev["rate_hz"],
               "trials": {"test": len(test), "validation": len(validation),

@@ -15,9 +15,10 @@ clipped (default 0.01) and the parameters are projected into their bounds
 ``[tau_min_ms, tau_max_ms]``, threshold above ``theta_min``, input weights
 non-negative, no synapse outside the mask).
 
-Optimiser: AdamW. DelayNet used MADGRAD; its package (``madgrad`` on PyPI,
-facebookresearch/madgrad) has had no release since 2022 and its repository
-is archived, so it is not a maintained dependency. The time constants learn
+Optimiser: AdamW. DelayNet used MADGRAD, which is not in ``torch.optim``; its
+reference implementation (``madgrad`` on PyPI) is a research release rather
+than a maintained library, so it is not a dependency here (the issue's rule:
+MADGRAD if a maintained package provides it, otherwise AdamW). The time constants learn
 ``tau_lr_scale`` times faster than the weights (they are in ms, DelayNet's in
 units of 10 ms).
 
