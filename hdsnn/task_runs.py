@@ -120,7 +120,7 @@ def run_task(name: str, out, *, quick: bool = False, seed: int = 0, variant: str
     test_trials : int, optional
         Fresh test trials (default 2048; quick 256). Sequential digits: the held-out quarter.
     sweep_trials : int, optional
-        Trials per point of the sweeps (default 512; quick 128; 0: no sweep).
+        Trials per point of the sweeps (default 512; quick 64; 0: no sweep).
     waits, cue_counts : sequences of int, optional
         The sweep points (default 600, 1200, 2400, 5000, 10000 ms and 3, 5, 7, 9, 11 cues).
     mnist : (images, labels) paths, optional
@@ -151,7 +151,7 @@ def run_task(name: str, out, *, quick: bool = False, seed: int = 0, variant: str
                              max_seconds=max_seconds, lr=lr)
     cue, net, train = settings["cue"], settings["net"], replace(settings["train"], seed=seed)
     test_trials = check_int("test_trials", test_trials if test_trials is not None else (256 if quick else 2048), 1)
-    sweep_trials = check_int("sweep_trials", sweep_trials if sweep_trials is not None else (128 if quick else 512), 0)
+    sweep_trials = check_int("sweep_trials", sweep_trials if sweep_trials is not None else (64 if quick else 512), 0)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     stem = name + ("_quick" if quick else "") + ("" if variant == "delays" else f"_{variant}")
@@ -222,8 +222,8 @@ def _run(name, out, stem, cue, net, train, seed, variant, quick, test_trials, sw
                           "frequencies_hz": f.tolist(), "power": power.tolist()}
     files += [str(p) for p in save_figure(plot_spectrum({variant: (f, power)}), out / f"{stem}_spectrum")]
     if name == "cue-accumulation" and sweep_trials > 0:
-        waits = tuple(waits) if waits is not None else ((300, 600, 1200) if quick else (600, 1200, 2400, 5000, 10000))
-        cue_counts = tuple(cue_counts) if cue_counts is not None else ((1, 3, 5) if quick else (3, 5, 7, 9, 11))
+        waits = tuple(waits) if waits is not None else ((300, 600) if quick else (600, 1200, 2400, 5000, 10000))
+        cue_counts = tuple(cue_counts) if cue_counts is not None else ((1, 3) if quick else (3, 5, 7, 9, 11))
         sweep_seed = base + 900_003
         by_wait = [evaluate_task(params, cue_accumulation(sweep_trials, replace(cue, wait_ms=w), seed=sweep_seed))
                    ["accuracy"] for w in waits]

@@ -42,7 +42,7 @@ from hdsnn.io import folder_lock, save_figure, write_json
 from hdsnn.models.scores import score
 from hdsnn.validation import check_device, check_int, check_raster, check_real, check_weights
 
-from .checkpoint import load_checkpoint, optimizer_state, save_checkpoint
+from .checkpoint import check_resumable, epoch_end, load_checkpoint, optimizer_state, save_checkpoint
 from .delay_lif import BACKWARD_BLOCK, delay_lif_counts
 from .hebbian import DEFAULT_GAIN, hebbian_init
 from .surrogate import SURROGATES, Surrogate
@@ -382,10 +382,7 @@ def _train(targets, W0=None, config: TrainConfig | None = None, net: NetworkConf
     ckpt = None if out is None else out / "checkpoint.npz"
     if resume and ckpt is not None and ckpt.exists():
         state = load_checkpoint(ckpt)
-        for key, value in identity.items():
-            if state["meta"].get(key) != value:
-                raise ValueError(f"cannot resume from {str(ckpt)!r}: its {key} differs from this run's "
-                                 f"({state['meta'].get(key)!r} != {value!r})")
+        check_resumable(state, identity, ckpt)
         with torch.no_grad():
             W.copy_(state["W"].to(device))            # through the view: P takes them
         optimizer.load_state_dict(optimizer_state(optimizer, state["optimizer"], device))
@@ -448,8 +445,8 @@ def _train(targets, W0=None, config: TrainConfig | None = None, net: NetworkConf
         done = config.stop_f1 is not None and f1 >= config.stop_f1
         bar.update(1)
         bar.set_postfix(loss=f"{history[-1]['loss']:.4f}", f1=f"{f1:.4f}")
-        out_of_time = config.max_seconds is not None and time.perf_counter() - start_time > config.max_seconds
-        if epoch % config.checkpoint_every == 0 or done or epoch == config.epochs or out_of_time:
+        save_now, out_of_time = epoch_end(config, epoch, done, start_time)
+        if save_now:
             checkpoint()
         if out_of_time:
             break

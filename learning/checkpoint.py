@@ -11,6 +11,7 @@ the previous checkpoint intact; they are read with ``allow_pickle=False``.
 from __future__ import annotations
 
 import json
+import time
 import zipfile
 from pathlib import Path
 
@@ -19,7 +20,8 @@ import torch
 
 from hdsnn.io import atomic_write
 
-__all__ = ["save_checkpoint", "load_checkpoint", "optimizer_arrays", "optimizer_state"]
+__all__ = ["save_checkpoint", "load_checkpoint", "optimizer_arrays", "optimizer_state", "check_resumable",
+           "epoch_end"]
 
 KIND = "bptt-checkpoint"
 
@@ -109,3 +111,42 @@ def load_checkpoint(path) -> dict:
             "optimizer": {k: v for k, v in arrays.items() if k.startswith("opt.")},
             "extra": {k[2:]: torch.from_numpy(v) for k, v in arrays.items() if k.startswith("x.")},
             "epoch": int(meta["epoch"]), "meta": meta}
+
+
+def check_resumable(state: dict, identity: dict, path) -> None:
+    """Refuse to resume from a checkpoint whose recorded settings differ from this run's.
+
+    Raises
+    ------
+    ValueError
+        Naming the first entry of ``identity`` that differs.
+
+    Examples
+    --------
+    >>> check_resumable({"meta": {"lr": 1}}, {"lr": 2}, "c.npz")
+    Traceback (most recent call last):
+    ...
+    ValueError: cannot resume from 'c.npz': its lr differs from this run's (1 != 2)
+    """
+    for key, value in identity.items():
+        if state["meta"].get(key) != value:
+            raise ValueError(f"cannot resume from {str(path)!r}: its {key} differs from this run's "
+                             f"({state['meta'].get(key)!r} != {value!r})")
+
+
+def epoch_end(config, epoch: int, done: bool, start_time: float) -> tuple[bool, bool]:
+    """``(write a checkpoint now, stop now)`` after ``epoch`` of a trainer whose config has
+    ``epochs``, ``checkpoint_every`` and ``max_seconds``: a checkpoint every
+    ``checkpoint_every`` epochs, at the last epoch, when done, and when the time
+    budget (from ``start_time``, a ``time.perf_counter()``) has run out, which stops the run.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> c = SimpleNamespace(epochs=10, checkpoint_every=5, max_seconds=None)
+    >>> epoch_end(c, 3, False, time.perf_counter()), epoch_end(c, 5, False, time.perf_counter())
+    ((False, False), (True, False))
+    """
+    out_of_time = config.max_seconds is not None and time.perf_counter() - start_time > config.max_seconds
+    save = epoch % config.checkpoint_every == 0 or done or epoch == config.epochs or out_of_time
+    return save, out_of_time

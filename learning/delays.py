@@ -80,7 +80,7 @@ from hdsnn.models.scores import score
 from hdsnn.validation import check_real
 
 from .bptt import TrainConfig, check_trainer_inputs, f1_loss_from_counts, learning_rate, scored_targets
-from .checkpoint import load_checkpoint, optimizer_state, save_checkpoint
+from .checkpoint import check_resumable, epoch_end, load_checkpoint, optimizer_state, save_checkpoint
 from .delay_lif import delay_lif_counts
 from .hebbian import masked_hebbian_init
 from .margin import MarginConfig, margin_init
@@ -583,10 +583,7 @@ def _learn(targets, synapses, config, net, trial, mask, out, resume, progress) -
     ckpt = None if out is None else out / "checkpoint.npz"
     if resume and ckpt is not None and ckpt.exists():
         state = load_checkpoint(ckpt)
-        for key, value in identity.items():
-            if state["meta"].get(key) != value:
-                raise ValueError(f"cannot resume from {str(ckpt)!r}: its {key} differs from this run's "
-                                 f"({state['meta'].get(key)!r} != {value!r})")
+        check_resumable(state, identity, ckpt)
         S = w_param.numel()
         with torch.no_grad():
             w_param.copy_(state["W"][:S].to(device))
@@ -661,8 +658,8 @@ def _learn(targets, synapses, config, net, trial, mask, out, resume, progress) -
         done = config.stop_f1 is not None and f1 >= config.stop_f1
         bar.update(1)
         bar.set_postfix(loss=f"{history[-1]['loss']:.4f}", f1=f"{f1:.4f}", sigma=f"{sigma:.2f}")
-        out_of_time = config.max_seconds is not None and time.perf_counter() - start_time > config.max_seconds
-        if epoch % config.checkpoint_every == 0 or done or epoch == config.epochs or out_of_time:
+        save_now, out_of_time = epoch_end(config, epoch, done, start_time)
+        if save_now:
             checkpoint()
         if out_of_time:
             break

@@ -43,7 +43,7 @@ from hdsnn.models.task_network import (TaskNetworkConfig, TaskParameters, clamp_
                                        run_task_network)
 from hdsnn.models.tasks import TaskData
 
-from .checkpoint import load_checkpoint, optimizer_state, save_checkpoint
+from .checkpoint import check_resumable, epoch_end, load_checkpoint, optimizer_state, save_checkpoint
 from .surrogate import SURROGATES, Surrogate, spike
 
 __all__ = ["TaskTrainConfig", "TaskTrainResult", "train_task", "task_loss", "branching_penalty", "evaluate_task"]
@@ -219,10 +219,7 @@ def _train(train_data, validation, net, config, params, out, resume, progress) -
     best = _copy(p)
     if resume and ckpt is not None and ckpt.exists():
         state = load_checkpoint(ckpt)
-        for key, value in identity.items():
-            if state["meta"].get(key) != value:
-                raise ValueError(f"cannot resume from {str(ckpt)!r}: its {key} differs from this run's "
-                                 f"({state['meta'].get(key)!r} != {value!r})")
+        check_resumable(state, identity, ckpt)
         with torch.no_grad():
             for name, t in zip(p._fields, p):
                 t.copy_(state["extra"][name])
@@ -275,10 +272,10 @@ def _train(train_data, validation, net, config, params, out, resume, progress) -
         if ev["accuracy"] > best_acc:
             best_acc, best = ev["accuracy"], _copy(p)
         done = config.stop_accuracy is not None and best_acc >= config.stop_accuracy
-        out_of_time = config.max_seconds is not None and time.perf_counter() - start_time > config.max_seconds
+        save_now, out_of_time = epoch_end(config, epoch, done, start_time)
         bar.update(1)
         bar.set_postfix(loss=f"{history[-1]['loss']:.3f}", val=f"{ev['accuracy']:.3f}", rate=f"{ev['rate_hz']:.1f}")
-        if epoch % config.checkpoint_every == 0 or done or epoch == config.epochs or out_of_time:
+        if save_now:
             checkpoint()
         if out_of_time:
             break
