@@ -67,7 +67,7 @@ def task_settings(name: str, *, quick: bool = False, variant: str = "delays", wa
         else:
             cue = CueConfig()
             net = TaskNetworkConfig()
-            train = TaskTrainConfig(epochs=150, trials_per_epoch=512, batch_size=32, lr=5e-3, validation_trials=256,
+            train = TaskTrainConfig(epochs=200, trials_per_epoch=512, batch_size=32, lr=5e-3, validation_trials=256,
                                     stop_accuracy=0.995)
         changes = {k: v for k, v in (("wait_ms", wait_ms), ("n_cues", n_cues)) if v is not None}
         cue = replace(cue, **changes)

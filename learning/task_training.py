@@ -9,8 +9,10 @@ exploding)::
 
 The spikes are the hard threshold forward, the surrogate's pseudo-derivative
 backward (default DelayNet's wide one, ``ramp`` with ``alpha = 1``:
-``min(max(u - theta + 1, 0), 1)``). After each step the gradient norm is
-clipped (default 0.01) and the parameters are projected into their bounds
+``min(max(u - theta + 1, 0), 1)``). The gradient norm is clipped (default
+0.01); a step whose gradient is not finite (BPTT through thousands of steps can
+explode) is skipped and counted (``skipped_steps`` in the history). After each
+step the parameters are projected into their bounds
 (:func:`hdsnn.models.task_network.clamp_parameters`: time constants in
 ``[tau_min_ms, tau_max_ms]``, threshold above ``theta_min``, input weights
 non-negative, no synapse outside the mask).
@@ -29,6 +31,7 @@ epoch with the best accuracy on the validation trials.
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -250,7 +253,7 @@ def _train(train_data, validation, net, config, params, out, resume, progress) -
             data = train_data.subset(torch.randperm(len(train_data), generator=generator))
         else:
             data = train_data(epoch)
-        losses, ces = [], []
+        losses, ces, skipped = [], [], 0
         for first in range(0, len(data), config.batch_size):
             part = data.subset(slice(first, first + config.batch_size))
             optimizer.zero_grad(set_to_none=True)
@@ -258,14 +261,18 @@ def _train(train_data, validation, net, config, params, out, resume, progress) -
                                       spike_fn=lambda v: spike(v, surrogate))
             loss, ce = task_loss(output.logits, part.labels, output.spikes, config.branching)
             loss.backward()
-            if config.clip is not None:
-                torch.nn.utils.clip_grad_norm_(learn, config.clip)
+            norm = torch.nn.utils.clip_grad_norm_(learn, config.clip if config.clip is not None else math.inf)
+            if not bool(torch.isfinite(norm)):          # an exploding BPTT step: skip it, keep the weights
+                optimizer.zero_grad(set_to_none=True)
+                skipped += 1
+                continue
             optimizer.step()
             clamp_parameters(p, net)
             losses.append(float(loss.detach()))
             ces.append(ce)
         ev = evaluate_task(p, validation)
-        history.append({"epoch": epoch, "loss": sum(losses) / len(losses), "cross_entropy": sum(ces) / len(ces),
+        history.append({"epoch": epoch, "loss": sum(losses) / max(1, len(losses)),
+                        "cross_entropy": sum(ces) / max(1, len(ces)), "skipped_steps": skipped,
                         "val_accuracy": ev["accuracy"], "val_cross_entropy": ev["cross_entropy"],
                         "rate_hz": ev["rate_hz"], "tau_ms": float(p.tau.detach().mean()),
                         "theta": float(p.theta.detach().mean()), "seconds": time.perf_counter() - t0})

@@ -88,7 +88,7 @@ class TaskNetworkConfig(Record):
     theta_min: float = param(0.1, "smallest threshold", minimum=0.0, open_min=True)
     heterogeneous: bool = param(False, "one time constant and threshold per neuron (else shared)")
     input_scale: float = param(0.3, "initial input weights, in units of sqrt(6 / n_in)", minimum=0.0)
-    rec_scale: float = param(0.3, "initial recurrent weights, in units of sqrt(6 / n_rec)", minimum=0.0)
+    rec_scale: float = param(0.6, "initial recurrent weights, in units of sqrt(6 / n_rec)", minimum=0.0)
     output_scale: float = param(0.05, "initial readout weights, in units of sqrt(6 / n_rec)", minimum=0.0)
     learn_input: bool = param(False, "learn the input weights (DelayNet keeps them fixed)")
     dt_ms: float = param(1.0, "time step (ms)", minimum=0.0, open_min=True, unit="ms")
@@ -187,9 +187,11 @@ def init_task_parameters(config: TaskNetworkConfig, *, seed: int = 0, dtype=torc
     ``r = rec_scale sqrt(6 / N)`` on the synapses of the mask; ``W_out ~ U(-o, o)``,
     ``o = output_scale sqrt(6 / N)`` (small: the readout sums about ``tau_out / dt``
     steps of spikes, so that logits start near 0); time constants and threshold from ``config``. The lattice is
-    drawn with the same seed. The scales 0.3 start the cue-accumulation network
-    at about 40 Hz during the cues and 7 Hz in the wait (at 1.0, DelayNet's
-    scale, it starts saturated at about 390 Hz).
+    drawn with the same seed. Measured on cue accumulation (125 neurons, 7 cues,
+    300-ms wait, 8 epochs): with ``rec_scale`` 0.6 the network starts at about
+    210 Hz and trains to 10-30 Hz and 0.73-0.79 validation accuracy; with 0.3 its
+    activity dies out during training (0.3 Hz, chance); at 1.0, DelayNet's
+    scale, it starts saturated at about 350 Hz.
     """
     g = torch.Generator().manual_seed(int(seed))
     N, K, n_in = config.n_rec, config.n_out, config.n_in

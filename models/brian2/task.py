@@ -260,30 +260,29 @@ def simulate_task_brian2(params: TaskParameters, inputs: torch.Tensor, *, window
         source = b2.SpikeGeneratorGroup(n_in, channel.astype(np.int32), emit.astype(f64) * dt_ms * ms,
                                         clock=clock, name="inputs")
         objects = [group, source]
-        if len(post_in):
-            to_group = b2.Synapses(source, group, "w : 1", on_pre=EQUATIONS["on_pre_input"], clock=clock,
-                                   dtype={"w": f64}, name="input_synapses")
-            to_group.connect(i=pre_in.astype(np.int32), j=post_in.astype(np.int32))
-            to_group.w = _numpy(p.W_in)[post_in, pre_in]
-            objects.append(to_group)
-        if len(post):
-            recurrent = b2.Synapses(group, group, "w : 1", on_pre=EQUATIONS["on_pre_recurrent"], clock=clock,
-                                    dtype={"w": f64}, name="recurrent")
-            recurrent.connect(i=pre.astype(np.int32), j=post.astype(np.int32))
-            recurrent.w = w_rec
+
+        def connect(source_group, target_group, pre_index, post_index, weights, on_pre, name):
+            if len(pre_index):
+                syn = b2.Synapses(source_group, target_group, "w : 1", on_pre=on_pre, clock=clock,
+                                  dtype={"w": f64}, name=name)
+                syn.connect(i=pre_index.astype(np.int32), j=post_index.astype(np.int32))
+                syn.w = weights
+                objects.append(syn)
+                return syn
+            return None
+
+        connect(source, group, pre_in, post_in, _numpy(p.W_in)[post_in, pre_in], EQUATIONS["on_pre_input"],
+                "input_synapses")
+        recurrent = connect(group, group, pre, post, w_rec, EQUATIONS["on_pre_recurrent"], "recurrent")
+        if recurrent is not None:
             recurrent.delay = delay.astype(f64) * dt_ms * ms   # delay index d - 1: (d - 1) * dt
-            objects.append(recurrent)
         readout = b2.NeuronGroup(K, EQUATIONS["readout"], clock=clock, namespace=namespace, name="readout",
                                  dtype={"y": f64, "J": f64, "kappa": f64, "c": f64})
         readout.kappa, readout.c = kappa, _numpy(p.bias_out)
         readout.run_regularly(EQUATIONS["readout_step"], when="after_synapses", name="readout_step")
         objects.append(readout)
-        if len(k_out):
-            to_readout = b2.Synapses(group, readout, "w : 1", on_pre=EQUATIONS["on_pre_readout"], clock=clock,
-                                     dtype={"w": f64}, name="readout_synapses")
-            to_readout.connect(i=n_out.astype(np.int32), j=k_out.astype(np.int32))
-            to_readout.w = _numpy(p.W_out)[k_out, n_out]
-            objects.append(to_readout)
+        connect(group, readout, n_out, k_out, _numpy(p.W_out)[k_out, n_out], EQUATIONS["on_pre_readout"],
+                "readout_synapses")
         spikes = b2.SpikeMonitor(group, name="spikes")
         trace = b2.StateMonitor(readout, "y", record=True, when="before_resets", name="readout_trace")
         network = b2.Network(*objects, spikes, trace)

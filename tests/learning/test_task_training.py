@@ -7,7 +7,7 @@ from hdsnn.models.task_network import TaskNetworkConfig, init_task_parameters
 from hdsnn.models.tasks import CueConfig, cue_accumulation
 
 CUE = CueConfig(n_cues=1, wait_ms=150)
-NET = TaskNetworkConfig(n_rec=27, mid_delay=5, long_delay=9)
+NET = TaskNetworkConfig(n_rec=27, mid_delay=5, long_delay=9, rec_scale=0.3)
 
 
 def _make(epoch):
@@ -63,3 +63,13 @@ def test_bad_input():
         train_task(_make, [1, 2], NET)
     with pytest.raises(ValueError, match="batch_size must be"):
         TaskTrainConfig(batch_size=0)
+
+
+def test_an_exploding_step_is_skipped_and_the_weights_stay_finite():
+    """A threshold of 40 makes the subtract reset multiply the adjoint by (1 - 40) at each spike."""
+    net = TaskNetworkConfig(n_rec=8, delays="none", theta=40.0, input_scale=400.0, rec_scale=0.3)
+    cue = CueConfig(n_cues=3, wait_ms=300)
+    r = train_task(lambda e: cue_accumulation(16, cue, seed=e), cue_accumulation(8, cue, seed=9), net,
+                   TaskTrainConfig(epochs=1, trials_per_epoch=16, batch_size=8, clip=None), progress=False)
+    assert r.history[1]["skipped_steps"] >= 1
+    assert all(bool(torch.isfinite(t).all()) for t in r.params if t.is_floating_point())
