@@ -35,11 +35,15 @@ from hdsnn.validation import check_choice, check_int
 __all__ = ["run_task", "task_settings", "curriculum_wait", "VARIANTS"]
 
 #: The network variants: DelayNet's, and the ablations and controls of the issue.
+#: Without delays every recurrent loop is one step long, and from the recurrent scale 0.6 the BPTT
+#: gradient overflowed float32 at every step of cue accumulation (measured: all steps skipped);
+#: those variants start from 0.3.
 VARIANTS = {
     "delays": ({}, {}),
-    "no-delays": ({"delays": "none"}, {}),
+    "no-delays": ({"delays": "none", "rec_scale": 0.3}, {}),
     "no-regulariser": ({}, {"branching": 0.0}),
-    "long-tau": ({"delays": "none", "tau_ms": 500.0, "tau_max_ms": 2000.0, "tau_out_ms": 500.0}, {}),
+    "long-tau": ({"delays": "none", "rec_scale": 0.3, "tau_ms": 500.0, "tau_max_ms": 2000.0, "tau_out_ms": 500.0},
+                 {}),
     "feedforward": ({"recurrent": False}, {}),
 }
 SEED_STRIDE = 1_000_003
@@ -73,9 +77,11 @@ def task_settings(name: str, *, quick: bool = False, variant: str = "delays", wa
         cue = replace(cue, **changes)
     else:
         cue = None
-        net = TaskNetworkConfig(n_in=1, n_out=10, n_rec=27 if quick else 64, mid_delay=4, long_delay=8, learn_input=True)
-        train = TaskTrainConfig(epochs=3 if quick else 60, batch_size=64, lr=5e-3 if quick else 2e-3,
-                                branching=1e-3)
+        net = TaskNetworkConfig(n_in=1, n_out=10, n_rec=27 if quick else 64, mid_delay=4, long_delay=8, learn_input=True,
+                                positive_input=False)
+        # no branching-factor penalty: on these 64-step sequences it held the validation accuracy
+        # near 20 % after 100 epochs, where without it 40 epochs reach 58-66 % (measured)
+        train = TaskTrainConfig(epochs=3 if quick else 150, batch_size=64, lr=3e-3, branching=0.0)
     net = replace(net, **net_changes)
     train = replace(train, **train_changes, **({"epochs": epochs} if epochs is not None else {}),
                     **({"max_seconds": max_seconds} if max_seconds is not None else {}),

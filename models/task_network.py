@@ -91,6 +91,7 @@ class TaskNetworkConfig(Record):
     rec_scale: float = param(0.6, "initial recurrent weights, in units of sqrt(6 / n_rec)", minimum=0.0)
     output_scale: float = param(0.05, "initial readout weights, in units of sqrt(6 / n_rec)", minimum=0.0)
     learn_input: bool = param(False, "learn the input weights (DelayNet keeps them fixed)")
+    positive_input: bool = param(True, "input weights kept non-negative (excitatory inputs)")
     dt_ms: float = param(1.0, "time step (ms)", minimum=0.0, open_min=True, unit="ms")
 
     def _check(self) -> None:
@@ -181,9 +182,9 @@ def delay_mask_of(config: TaskNetworkConfig, seed: int = 0) -> torch.Tensor:
 
 
 def init_task_parameters(config: TaskNetworkConfig, *, seed: int = 0, dtype=torch.float32) -> TaskParameters:
-    """Initial parameters: uniform weights scaled by fan-in (non-negative inputs), zero biases.
+    """Initial parameters: uniform weights scaled by fan-in, zero biases.
 
-    ``W_in ~ |U(-a, a)|``, ``a = input_scale sqrt(6 / n_in)``; ``W_rec ~ U(-r, r)``,
+    ``W_in ~ |U(-a, a)|`` (``U(-a, a)`` unless ``positive_input``), ``a = input_scale sqrt(6 / n_in)``; ``W_rec ~ U(-r, r)``,
     ``r = rec_scale sqrt(6 / N)`` on the synapses of the mask; ``W_out ~ U(-o, o)``,
     ``o = output_scale sqrt(6 / N)`` (small: the readout sums about ``tau_out / dt``
     steps of spikes, so that logits start near 0); time constants and threshold from ``config``. The lattice is
@@ -200,7 +201,8 @@ def init_task_parameters(config: TaskNetworkConfig, *, seed: int = 0, dtype=torc
     def uniform(shape, bound):
         return (torch.rand(shape, generator=g, dtype=torch.float64) * 2 - 1) * bound
 
-    W_in = uniform((N, n_in), config.input_scale * math.sqrt(6.0 / n_in)).abs()
+    W_in = uniform((N, n_in), config.input_scale * math.sqrt(6.0 / n_in))
+    W_in = W_in.abs() if config.positive_input else W_in
     W_rec = uniform(tuple(mask.shape), config.rec_scale * math.sqrt(6.0 / N)) * mask
     W_out = uniform((K, N), config.output_scale * math.sqrt(6.0 / N))
     shape = (N,) if config.heterogeneous else (1,)
@@ -212,12 +214,17 @@ def init_task_parameters(config: TaskNetworkConfig, *, seed: int = 0, dtype=torc
 
 
 def clamp_parameters(p: TaskParameters, config: TaskNetworkConfig) -> None:
-    """Project the parameters, in place, back into their bounds (after an optimiser step)."""
+    """Project the parameters, in place, back into their bounds (after an optimiser step).
+
+    Time constants into ``[tau_min_ms, tau_max_ms]``, thresholds above
+    ``theta_min``, input weights non-negative (if ``positive_input``), no weight outside the mask.
+    """
     with torch.no_grad():
         p.tau.clamp_(config.tau_min_ms, config.tau_max_ms)
         p.tau_out.clamp_(config.tau_min_ms, config.tau_max_ms)
         p.theta.clamp_(min=config.theta_min)
-        p.W_in.abs_()
+        if config.positive_input:
+            p.W_in.abs_()
         p.W_rec.mul_(p.mask)
 
 
