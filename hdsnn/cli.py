@@ -133,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "(BPTT), test it on fresh trials, sweep the wait and the number of cues, and write "
                                    "OUT/<task>[_quick][_<variant>].json, the network (.npz) and figures.")
     p.add_argument("name", choices=TASKS, help="task")
-    p.add_argument("--quick", action="store_true", help="a small run (well under a minute)")
+    p.add_argument("--quick", action="store_true", help="a small run (about a minute on 2 cores)")
     p.add_argument("--out", default="hdsnn-task", help="output folder")
     p.add_argument("--seed", type=int, default=0, help="seed of the network, the trials and the order")
     p.add_argument("--variant", choices=tuple(VARIANTS), default="delays",

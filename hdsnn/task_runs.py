@@ -112,7 +112,7 @@ def run_task(name: str, out, *, quick: bool = False, seed: int = 0, variant: str
     out : path
         Output folder (created; locked while the run lasts).
     quick : bool
-        A small version that runs in well under a minute (for the test suite).
+        A small version that runs in about a minute on 2 cores (for the test suite).
     seed : int
     variant : one of :data:`VARIANTS`
     wait_ms, n_cues : int, optional

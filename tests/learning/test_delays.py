@@ -249,3 +249,19 @@ def test_storage_learned_delays_reach_f1_one_where_fixed_delays_do_not():
     weights_only = learn(P, "delays", learn="weights", **options).details["best_f1"]
     assert fixed < 0.9 and weights_only < 0.9                          # fixed delays: measured 0.862 both
     assert np.mean(syn.delay_steps != both.details["initial_synapses"].delay_steps) > 0.01
+
+
+@pytest.mark.brian2
+def test_learned_delays_replay_in_brian2_spike_for_spike():
+    """The learned synapse list (real-valued delays, rounded for the discrete network) runs in the
+    discrete-equivalent Brian2 network and gives the torch raster spike for spike."""
+    P = bernoulli_patterns(M=2, N=24, T=60, p_A=0.05, seed=3)
+    learned = learn(P, "delays", D=6, epochs=4, synapses_per_pair=2, dropout=0.0, stop_f1=None, init="hebbian",
+                    lr_delay=0.5, seed=1, progress=False)
+    syn = learned.synapses
+    assert not np.allclose(syn.delay_ms, np.round(syn.delay_ms))          # real-valued delays were learned
+    net = NetworkConfig(N=24, D=6)
+    torch_run = recall(syn, P, net=net, simulator="torch")
+    brian2_run = recall(syn, P, net=net, simulator="brian2")
+    assert int(torch_run.raster.sum()) > 20                               # the network is active
+    assert torch.equal(torch_run.raster, brian2_run.raster)
