@@ -150,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--brian2-trials", type=int, default=0, help="replay this many test trials in Brian2")
     p.add_argument("--mnist-images", default=None, help="sequential-digits: MNIST images file (idx or .npz)")
     p.add_argument("--mnist-labels", default=None, help="sequential-digits: MNIST labels idx file")
+    p.add_argument("--init", default=None, help="start from a trained network file (..._network.npz)")
     p.add_argument("--resume", action="store_true", help="continue training from the run's checkpoint")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -308,7 +309,7 @@ def _task(args):
         mnist = (args.mnist_images, args.mnist_labels)
     res = run_task(args.name, args.out, quick=args.quick, seed=args.seed, variant=args.variant, wait_ms=args.wait_ms,
                    n_cues=args.n_cues, epochs=args.epochs, max_seconds=args.max_seconds, lr=args.lr,
-                   curriculum=args.curriculum, test_trials=args.test_trials,
+                   curriculum=args.curriculum, init=args.init, test_trials=args.test_trials,
                    sweep_trials=args.sweep_trials, mnist=mnist, brian2_trials=args.brian2_trials, resume=args.resume,
                    progress=False if args.no_progress else None)
     print(f"{args.name} ({args.variant}): test accuracy {res['test_accuracy']:.4f} on {res['trials']['test']} "

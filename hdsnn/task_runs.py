@@ -28,7 +28,8 @@ import torch
 from hdsnn.analysis.task_figures import plot_accuracy_curves, plot_spectrum, plot_task_trial, population_spectrum
 from hdsnn.io import folder_lock, save_figure, write_json
 from hdsnn.learning.task_training import TaskTrainConfig, evaluate_task, train_task
-from hdsnn.models.task_network import TaskNetworkConfig, readout_trace, run_task_network, save_task_network
+from hdsnn.models.task_network import (TaskNetworkConfig, load_task_network, readout_trace, run_task_network,
+                                       save_task_network)
 from hdsnn.models.tasks import TASKS, CueConfig, cue_accumulation, load_mnist, sklearn_digits
 from hdsnn.validation import check_choice, check_int
 
@@ -102,7 +103,7 @@ def run_task(name: str, out, *, quick: bool = False, seed: int = 0, variant: str
              wait_ms: int | None = None, n_cues: int | None = None, epochs: int | None = None,
              test_trials: int | None = None, sweep_trials: int | None = None, waits=None, cue_counts=None,
              mnist: tuple | None = None, brian2_trials: int = 0, max_seconds: float | None = None,
-             curriculum: int = 0, lr: float | None = None, resume: bool = False,
+             curriculum: int = 0, lr: float | None = None, init=None, resume: bool = False,
              progress: bool | None = None) -> dict:
     """Train, test, sweep, draw and write one task run; returns the result dictionary (also in the JSON).
 
@@ -123,6 +124,10 @@ def run_task(name: str, out, *, quick: bool = False, seed: int = 0, variant: str
         Stop training after the epoch that passes this wall time (the best epoch is kept).
     lr : float, optional
         Learning rate (default: the task's).
+    init : path, optional
+        Start from a trained network file (``..._network.npz`` of an earlier run: a
+        second stage of training, e.g. at a lower learning rate); its network
+        settings replace the variant's.
     test_trials : int, optional
         Fresh test trials (default 2048; quick 256). Sequential digits: the held-out quarter.
     sweep_trials : int, optional
@@ -158,12 +163,19 @@ def run_task(name: str, out, *, quick: bool = False, seed: int = 0, variant: str
     cue, net, train = settings["cue"], settings["net"], replace(settings["train"], seed=seed)
     test_trials = check_int("test_trials", test_trials if test_trials is not None else (256 if quick else 2048), 1)
     sweep_trials = check_int("sweep_trials", sweep_trials if sweep_trials is not None else (64 if quick else 512), 0)
+    start_params = None
+    if init is not None:
+        start_params, net, init_meta = load_task_network(init)
+        if init_meta.get("task") != name:
+            raise ValueError(f"init: {str(init)!r} is a network for {init_meta.get('task')!r}, not {name!r}")
+        start_params = start_params._replace(**{k: v.float() for k, v in start_params._asdict().items()
+                                                 if v.is_floating_point()})
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     stem = name + ("_quick" if quick else "") + ("" if variant == "delays" else f"_{variant}")
     with folder_lock(out / f"{stem}_run"):
         return _run(name, out, stem, cue, net, train, seed, variant, quick, test_trials, sweep_trials, waits,
-                    cue_counts, mnist, brian2_trials, curriculum, resume, progress)
+                    cue_counts, mnist, brian2_trials, curriculum, resume, progress, start_params, init)
 
 
 def curriculum_wait(epoch: int, wait_ms: int, epochs: int) -> int:
@@ -180,7 +192,7 @@ def curriculum_wait(epoch: int, wait_ms: int, epochs: int) -> int:
 
 
 def _run(name, out, stem, cue, net, train, seed, variant, quick, test_trials, sweep_trials, waits, cue_counts,
-         mnist, brian2_trials, curriculum, resume, progress) -> dict:
+         mnist, brian2_trials, curriculum, resume, progress, start_params=None, init=None) -> dict:
     start = time.perf_counter()
     base = SEED_STRIDE * seed
     if name == "cue-accumulation":
@@ -193,12 +205,13 @@ def _run(name, out, stem, cue, net, train, seed, variant, quick, test_trials, sw
     else:
         train_data, validation, test = _digits_split(mnist, seed)
         chance = float(torch.bincount(test.labels).max()) / len(test)
-    result = train_task(train_data, validation, net, train, out=out / f"{stem}_run" / "training", resume=resume,
-                        progress=progress)
+    result = train_task(train_data, validation, net, train, params=start_params,
+                        out=out / f"{stem}_run" / "training", resume=resume, progress=progress)
     params = result.best
     learn_seconds = result.seconds
     ev = evaluate_task(params, test)
     record = {"task": name, "variant": variant, "quick": quick, "seed": seed, "curriculum_epochs": curriculum,
+              "init": None if init is None else str(init),
               "test_accuracy": ev["accuracy"], "chance": chance, "test_cross_entropy": ev["cross_entropy"],
               "test_rate_hz": ev["rate_hz"],
               "trials": {"test": len(test), "validation": len(validation),

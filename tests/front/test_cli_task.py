@@ -25,6 +25,17 @@ def test_task_cue_accumulation_quick_rises_above_chance(tmp_path):
     for stem in ("trial", "curves", "spectrum"):
         assert (tmp_path / f"cue-accumulation_quick_{stem}.png").stat().st_size > 1000
     assert "test accuracy" in run.stdout
+    # a second stage from the trained network starts where the first ended (the same validation trials)
+    again = _cli("task", "cue-accumulation", "--quick", "--out", str(tmp_path / "stage2"), "--threads", "1",
+                 "--no-progress", "--init", str(tmp_path / "cue-accumulation_quick_network.npz"), "--epochs", "1",
+                 "--sweep-trials", "0", "--test-trials", "32")
+    assert again.returncode == 0, again.stderr
+    second = json.loads((tmp_path / "stage2" / "cue-accumulation_quick.json").read_text())
+    assert second["history"][0]["val_accuracy"] == result["best_validation_accuracy"]
+    assert second["init"].endswith("cue-accumulation_quick_network.npz")
+    wrong = _cli("task", "sequential-digits", "--quick", "--out", str(tmp_path / "stage3"), "--init",
+                 str(tmp_path / "cue-accumulation_quick_network.npz"))
+    assert wrong.returncode == 2 and "is a network for 'cue-accumulation'" in wrong.stderr
 
 
 @pytest.mark.parametrize("args, message", [
