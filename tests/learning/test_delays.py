@@ -252,6 +252,7 @@ def test_storage_learned_delays_reach_f1_one_where_fixed_delays_do_not():
 
 
 @pytest.mark.brian2
+@pytest.mark.slow
 def test_learned_delays_replay_in_brian2_spike_for_spike():
     """The learned synapse list (real-valued delays, rounded for the discrete network) runs in the
     discrete-equivalent Brian2 network and gives the torch raster spike for spike."""

@@ -14,6 +14,7 @@ def _make(epoch):
     return cue_accumulation(32, CUE, seed=epoch)
 
 
+@pytest.mark.slow
 def test_learns_the_one_cue_task_above_chance():
     """One cue, recall right after it: the readout must learn which side fired."""
     val = cue_accumulation(128, CUE, seed=999)
@@ -29,6 +30,7 @@ def test_learns_the_one_cue_task_above_chance():
     assert bool((r.params.W_in >= 0).all()) and not bool((r.params.W_rec * ~r.params.mask).any())
 
 
+@pytest.mark.slow
 def test_resume_gives_the_same_bits(tmp_path):
     cfg = TaskTrainConfig(epochs=4, trials_per_epoch=32, batch_size=16, lr=1e-2, validation_trials=32)
     val = cue_accumulation(32, CUE, seed=7)
