@@ -319,7 +319,7 @@ def _task(args):
         print("accuracy against the wait: " + ", ".join(f"{w} ms {a:.3f}" for w, a in pairs))
     if "brian2" in res:
         b = res["brian2"]
-        print(f"Brian2 replay: {b['same_decisions_as_torch_float64']} of {b['trials']} decisions as torch")
+        print(f"Brian2 replay: {b['same_decisions_as_torch']} of {b['trials']} decisions as torch")
     return {"files": res["files"]}
 
 

@@ -33,7 +33,7 @@ from hdsnn.models.task_network import (TaskNetworkConfig, load_task_network, rea
 from hdsnn.models.tasks import TASKS, CueConfig, cue_accumulation, load_mnist, sklearn_digits
 from hdsnn.validation import check_choice, check_int
 
-__all__ = ["run_task", "task_settings", "curriculum_wait", "VARIANTS"]
+__all__ = ["run_task", "task_settings", "curriculum_wait", "brian2_replay", "VARIANTS"]
 
 #: The network variants: DelayNet's, and the ablations and controls of the issue.
 #: Without delays every recurrent loop is one step long, and from the recurrent scale 0.6 the BPTT
@@ -254,23 +254,24 @@ def _run(name, out, stem, cue, net, train, seed, variant, quick, test_trials, sw
                                                                     "number of cues": (cue_counts, by_cues)}),
                                               out / f"{stem}_curves")]
     if brian2_trials:
-        record["brian2"] = _brian2_replay(params, test.subset(slice(0, min(brian2_trials, len(test)))), ev)
+        record["brian2"] = brian2_replay(params, test.subset(slice(0, min(brian2_trials, len(test)))),
+                                         ev["decisions"])
     record["seconds"] = time.perf_counter() - start
     path = out / f"{stem}.json"
     write_json(path, {**record, "files": files})
     return {**record, "files": [str(path), *files]}
 
 
-def _brian2_replay(params, data, ev) -> dict:
+def brian2_replay(params, data, decisions_float32) -> dict:
+    """Replay ``data`` (spike inputs) in Brian2 and compare with torch: decisions (float64 and the
+    given float32 ones) and spike trains, trial by trial, with the accuracy and timings."""
     from hdsnn.models.brian2.task import simulate_task_brian2
 
     double = type(params)(*[t.double() if t.is_floating_point() else t for t in params])
     sim = simulate_task_brian2(double, data.inputs, window=data.window, dt_ms=data.dt_ms)
-    torch64 = run_task_network(double, data.inputs.double(), window=data.window, dt_ms=data.dt_ms)
-    float32 = ev["decisions"][:len(data)]
-    return {"trials": len(data), "same_decisions_as_torch_float64": int((sim.decisions == torch64.logits.argmax(1)).sum()),
-            "same_decisions_as_torch_float32": int((sim.decisions == float32).sum()),
-            "identical_spikes_trials": int((sim.spikes.to(torch.bool) == torch64.spikes.to(torch.bool))
-                                           .flatten(1).all(1).sum()),
+    ref = run_task_network(double, data.inputs.double(), window=data.window, dt_ms=data.dt_ms)
+    return {"trials": len(data), "same_decisions_as_torch": int((sim.decisions == ref.logits.argmax(1)).sum()),
+            "same_decisions_as_torch_float32": int((sim.decisions == decisions_float32[:len(data)]).sum()),
+            "identical_spike_trials": int((sim.spikes == ref.spikes.bool()).flatten(1).all(1).sum()),
             "accuracy": float((sim.decisions == data.labels).double().mean()),
             "n_synapses": sim.n_synapses, "build_seconds": sim.build_seconds, "run_seconds": sim.run_seconds}

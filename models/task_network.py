@@ -274,10 +274,11 @@ def _recurrent_input(p: TaskParameters):
         Wt = W.T[order]                                       # rows: presynaptic neurons, grouped by delay
 
         def current(spikes, t):
-            parts = [spikes[t - d][:, idx] if t >= d else torch.zeros(spikes[0].shape[0] if spikes else 0, len(idx))
-                     for d, idx in classes]
             if not spikes:
                 return 0.0
+            B = spikes[0].shape[0]
+            parts = [spikes[t - d][:, idx] if t >= d else torch.zeros(B, len(idx), dtype=Wt.dtype)
+                     for d, idx in classes]
             return torch.cat(parts, 1).to(Wt.dtype) @ Wt
         return current
     if post_delay is not None:

@@ -34,7 +34,7 @@ import torch
 from hdsnn.learning.task_training import evaluate_task
 from hdsnn.models.task_network import load_task_network
 from hdsnn.models.tasks import CueConfig, cue_accumulation
-from hdsnn.task_runs import SEED_STRIDE, VARIANTS, run_task
+from hdsnn.task_runs import SEED_STRIDE, VARIANTS, brian2_replay, run_task
 
 from ._common import RESULTS, parser, save
 
@@ -77,19 +77,8 @@ def run(out, quick: bool, rerun: bool, ablation_epochs: int | None, long_wait_tr
                  "accuracy": evaluate_task(params, long)["accuracy"]}
     brian2 = None
     if brian2_trials:
-        from hdsnn.models.brian2.task import simulate_task_brian2
-        from hdsnn.models.task_network import run_task_network
-
         test = cue_accumulation(brian2_trials, cue, seed=SEED_STRIDE * main["seed"] + 900_002)
-        double = type(params)(*[t.double() if t.is_floating_point() else t for t in params])
-        sim = simulate_task_brian2(double, test.inputs, window=test.window)
-        ref = run_task_network(double, test.inputs.double(), window=test.window)
-        float32 = evaluate_task(params, test)["decisions"]
-        brian2 = {"trials": brian2_trials, "same_decisions_as_torch": int((sim.decisions == ref.logits.argmax(1)).sum()),
-                  "same_decisions_as_torch_float32": int((sim.decisions == float32).sum()),
-                  "identical_spike_trials": int((sim.spikes.bool() == ref.spikes.bool()).flatten(1).all(1).sum()),
-                  "accuracy": float((sim.decisions == test.labels).double().mean()),
-                  "n_synapses": sim.n_synapses, "build_seconds": sim.build_seconds, "run_seconds": sim.run_seconds}
+        brian2 = brian2_replay(params, test, evaluate_task(params, test)["decisions"])
     digit_rows = [_summary(_row("sequential-digits", out, v, quick, rerun)) for v in DIGIT_ROWS]
     return {"cue_accumulation": cue_rows, "accuracy_vs_wait": main.get("accuracy_vs_wait"),
             "accuracy_vs_cues": main.get("accuracy_vs_cues"), "long_wait": long_wait, "brian2": brian2,
