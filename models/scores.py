@@ -27,7 +27,7 @@ import torch
 
 from hdsnn.validation import check_int, check_raster_pair
 
-__all__ = ["Scores", "confusion", "score", "Matching", "match_spikes", "tolerant_score"]
+__all__ = ["Scores", "confusion", "score", "Matching", "match_spikes", "tolerant_score", "spike_time_score"]
 
 
 def ratio(num, den):
@@ -239,3 +239,50 @@ def tolerant_score(targets, recalled, D: int, k: int = 1) -> Scores:
     (0.0, 1.0)
     """
     return match_spikes(targets, recalled, D, k).per_pattern()
+
+
+def spike_time_score(targets, spikes, D: int, tolerance_ms: float, dt_ms: float = 0.1) -> Scores:
+    """Per-pattern scores of exact spike times against the targets, one to one within ``±tolerance_ms``.
+
+    A target spike in bin ``t`` (1 ms) stands at time ``t`` ms (where the continuous-time learners place
+    it: :mod:`hdsnn.learning.margin_neurons`); a recalled spike at its exact time. Both are placed on the
+    grid of ``dt_ms`` and matched as :func:`match_spikes` matches steps, with a tolerance of
+    ``round(tolerance_ms / dt_ms)`` steps, over ``t >= D`` ms.
+
+    Parameters
+    ----------
+    targets : bool array ``(M, N, T)``
+    spikes : tuple ``(trial, neuron, time_ms)``
+        Exact spike times, trial ``m`` recalling pattern ``m``, times from the start of its trial
+        (:attr:`hdsnn.models.brian2.NeuronSimulation.spikes`).
+    D : int
+        Start of the scored window (ms).
+    tolerance_ms, dt_ms : float
+
+    Examples
+    --------
+    >>> tgt = np.zeros((1, 1, 20), bool); tgt[0, 0, [5, 10]] = True
+    >>> spikes = (np.array([0, 0]), np.array([0, 0]), np.array([5.3, 10.7]))
+    >>> float(spike_time_score(tgt, spikes, 0, 0.5).f1[0]), float(spike_time_score(tgt, spikes, 0, 1.0).f1[0])
+    (0.5, 1.0)
+    """
+    tgt = torch.as_tensor(np.asarray(targets)).bool()
+    if tgt.ndim != 3:
+        raise ValueError(f"targets must be a bool array (M, N, T); got shape {tuple(tgt.shape)}")
+    M, N, T = tgt.shape
+    if not (isinstance(spikes, tuple) and len(spikes) == 3):
+        raise ValueError("spikes must be a tuple (trial, neuron, time_ms) of arrays")
+    trial, neuron, time_ms = (np.asarray(x) for x in spikes)
+    if not (0 < dt_ms <= 1) or abs(1 / dt_ms - round(1 / dt_ms)) > 1e-6:
+        raise ValueError(f"dt_ms must divide 1 ms into whole steps; got {dt_ms}")
+    if not tolerance_ms >= 0:
+        raise ValueError(f"tolerance_ms must be >= 0; got {tolerance_ms}")
+    S = int(round(1 / dt_ms))
+    grid = np.zeros((M, N, T * S), dtype=bool)
+    m, i, t = np.nonzero(tgt.numpy())
+    grid[m, i, t * S] = True
+    rec = np.zeros_like(grid)
+    step = np.rint(time_ms / dt_ms).astype(np.int64)
+    ok = (trial >= 0) & (trial < M) & (step >= 0) & (step < T * S)
+    rec[trial[ok].astype(np.int64), neuron[ok].astype(np.int64), step[ok]] = True
+    return match_spikes(grid, rec, D * S, int(round(tolerance_ms / dt_ms))).per_pattern()
