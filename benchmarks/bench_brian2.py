@@ -139,9 +139,14 @@ def main(argv=None) -> None:
 
 
 def neurons(args) -> None:
-    from hdsnn.paper.biophysical import benchmark_neurons
+    from hdsnn.models import bernoulli_patterns
+    from hdsnn.paper.biophysical import calibrated_baseline, sizes
 
-    _store("neurons_quick" if args.quick else "neurons", benchmark_neurons(quick=args.quick))
+    s = sizes(args.quick)
+    P = bernoulli_patterns(s["M"], s["N"], s["T"], s["p"], seed=0)
+    efficacies = (1.0, 1.4, 2.0) if args.quick else (0.5, 0.7, 1.0, 1.4, 2.0, 2.8, 4.0, 5.6)
+    _store("neurons_quick" if args.quick else "neurons",
+           {kind: calibrated_baseline(P, s["D"], kind, efficacies=efficacies) for kind in ("uniform", "lognormal")})
 
 
 if __name__ == "__main__":
