@@ -193,6 +193,8 @@ def _patterns(args):
 
 def _learn(args):
     methods = INIT_METHODS if args.command == "init" else TRAIN_METHODS
+    if args.command == "init" and args.method == "margin" and getattr(args, "neuron", None) is not None:
+        args.method = "margin_neurons"          # margin learning in that neuron's own dynamics
     shared = SHARED_RUN if args.command == "train" and args.method != "delays" else ()
     given = given_options(args, {m: LEARNERS[m].options for m in methods}, args.method, "--method",
                           skip=("beta",) + shared)

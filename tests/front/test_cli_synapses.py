@@ -116,6 +116,12 @@ def test_init_without_delays_writes_whole_ms_synapses(tmp_path):
     syn, meta = load_synapses(path)
     assert syn.delay_ms is None and len(syn) == 20 * 20 * 6
     assert meta["learned_for"]["delays"] == {"source": "whole_ms", "channels": "1..6 ms", "p_connect": 1.0}
+    # the spelling, --method margin --neuron MODEL, is margin learning in that neuron: the same file
+    same = tmp_path / "w2.npz"
+    assert main(["init", "--patterns", str(pat), "--out", str(same), "--method", "margin", "--neuron", "lif_current",
+                 "--D", "6", "--epochs", "5"]) == 0
+    syn2, meta2 = load_synapses(same)
+    assert meta2["learned_for"]["method"] == "margin_neurons" and syn2.weight.tobytes() == syn.weight.tobytes()
 
 
 def test_synapse_options_are_refused_where_they_do_not_apply(tmp_path, capsys):
