@@ -134,7 +134,8 @@ def main(argv=None) -> dict:
     p.add_argument("--delays", default="uniform,lognormal", help="comma-separated: uniform, lognormal")
     p.add_argument("--models", default=",".join(NEURON_MODELS), help="comma-separated neuron models")
     p.add_argument("--epochs", type=int, default=300)
-    p.add_argument("--lr", type=float, default=0.003, help="Adam step of the learner (0.003 at the paper size)")
+    p.add_argument("--lr", type=float, default=None, help="Adam step of the learner (default: the learner's, "
+                   "0.2 / presynaptic spikes per window: 0.0048 at the paper size)")
     p.add_argument("--noise-mV", default="0.5,1", help="comma-separated background noise levels (std, mV)")
     p.add_argument("--workers", type=int, default=1, help="local Dask worker processes, one block of neurons each")
     p.add_argument("--baseline", action="store_true", help="also run the calibrated Hebbian baseline")
@@ -147,8 +148,7 @@ def main(argv=None) -> dict:
     models = tuple(m for m in args.models.split(",") if m)
     noise = tuple(float(x) for x in args.noise_mV.split(",") if x)
     block = -(-N // args.workers) if args.workers > 1 else None
-    cfg = NeuronMarginConfig(epochs=args.epochs if not args.quick else 600, lr=args.lr if not args.quick else 0.01,
-                             block_size=block)
+    cfg = NeuronMarginConfig(epochs=args.epochs if not args.quick else 600, lr=args.lr, block_size=block)
     res = {"setup": {"M": M, "N": N, "T": T, "p_A": pA, "D": D, "dt_ms": 0.1, "target": "numpy",
                      "target_spikes_free_run": int(P[:, :, D:].sum()), "config": cfg.to_dict(),
                      "lognormal": {"median_ms": 10.0, "sigma": 0.5, "synapses_per_pair": 20}, "noise_mV": noise}}

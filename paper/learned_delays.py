@@ -48,9 +48,13 @@ DELAYS = {"learn": "both", "epochs": 80, "lr": 1e-3, "lr_min": 1e-3, "lr_delay":
           "alpha": 5.0, "dropout": 0.0, "warmup": 2, "clip": None}
 
 
-def run(quick: bool, seed: int = 0, epochs: int | None = None) -> dict:
-    """Every row of the comparison."""
-    setup = QUICK if quick else FULL
+def run(quick: bool, seed: int = 0, epochs: int | None = None, budgets=None, p_connect=None) -> dict:
+    """Every row of the comparison (``budgets``, ``p_connect``: a subset of the rows, default all)."""
+    setup = dict(QUICK if quick else FULL)
+    if budgets:
+        setup["budgets"] = tuple(budgets)
+    if p_connect:
+        setup["p_connect"] = tuple(p_connect)
     M, N, T, D, p_A = setup["size"]
     targets = bernoulli_patterns(M, N, T, p_A, seed=seed)
     net = NetworkConfig(N=N, D=D)
@@ -82,6 +86,7 @@ def run(quick: bool, seed: int = 0, epochs: int | None = None) -> dict:
             print(f"K={K} p={p:g}: fixed F1 {rows[-2]['f1']:.4f} ({rows[-2]['synapses']} synapses), learned F1 "
                   f"{row['f1']:.4f} ({row['synapses']} synapses, {row['seconds']:.1f} s)", flush=True)
     return {"size": {"M": M, "N": N, "T": T, "D": D, "p_A": p_A}, "seed": seed, "delays_settings": delays,
+            "budgets": list(setup["budgets"]), "p_connect": list(setup["p_connect"]),
             "rows": rows, "delay_histograms": histograms}
 
 
@@ -118,11 +123,17 @@ def main(argv=None) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the patterns and the synapses")
     p.add_argument("--epochs", type=int, default=None, help=f"epochs of the delay learner "
                                                              f"(default {DELAYS['epochs']})")
+    p.add_argument("--budgets", default=None, help="comma-separated synapses per pair K (default: the mode's)")
+    p.add_argument("--p-connect", default=None, help="comma-separated connection probabilities (default: the mode's)")
     args = p.parse_args(argv)
     started = time.perf_counter()
     torch.set_num_threads(1)
-    data = run(args.quick, args.seed, args.epochs)
-    name = "learned_delays" + ("_quick" if args.quick else "")
+    budgets = [int(x) for x in args.budgets.split(",")] if args.budgets else None
+    probs = [float(x) for x in args.p_connect.split(",")] if args.p_connect else None
+    data = run(args.quick, args.seed, args.epochs, budgets, probs)
+    subset = "" if budgets is None and probs is None else \
+        "_K" + "-".join(map(str, data["budgets"])) + "_p" + "-".join(f"{x:g}" for x in data["p_connect"])
+    name = "learned_delays" + ("_quick" if args.quick else "") + subset
     save(args.out, name, data, started)
     save_figure(figure(data), f"{args.out}/{name}")
 

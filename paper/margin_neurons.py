@@ -78,7 +78,8 @@ def main(argv=None) -> dict:
     p.add_argument("--per-pair", type=int, default=20, help="lognormal delay draws per pair")
     p.add_argument("--delays", default="uniform,lognormal", help="comma-separated: uniform, lognormal")
     p.add_argument("--epochs", type=int, default=300)
-    p.add_argument("--lr", type=float, default=None, help="default: the config's (0.01); 0.05 for lognormal")
+    p.add_argument("--lr", type=float, default=None, help="default: the learner's (0.2 / presynaptic spikes per "
+                   "window, 0.0048 at the paper size); 0.05 for lognormal")
     p.add_argument("--block-size", type=int, default=None)
     p.add_argument("--memory-gb", type=float, default=4.0)
     p.add_argument("--brian2", action="store_true", help="also recall in Brian2 (numpy target)")
@@ -95,7 +96,7 @@ def main(argv=None) -> dict:
         size = dict(M=args.M, N=args.N, T=args.T, D=args.D, p=args.p)
     res = {}
     for kind in args.delays.split(","):
-        lr = args.lr if args.lr is not None else (0.05 if kind == "lognormal" else 0.01)
+        lr = args.lr if args.lr is not None else (0.05 if kind == "lognormal" else None)
         block = args.block_size or (-(-size["N"] // args.workers) if args.workers > 1 else None)
         cfg = NeuronMarginConfig(epochs=args.epochs if not args.quick else 600, lr=lr, block_size=block,
                                  memory_gb=args.memory_gb)
