@@ -16,6 +16,8 @@ from .stdp import STDPConfig, stdp_closed_form, stdp_event_loop
 from .stdp_brian2 import stdp_brian2
 from .margin import MarginConfig, MarginResult, count_violations, margin_init, margin_loss, teacher_forced_membrane
 from .margin_neurons import NeuronMarginConfig, NeuronMarginResult, neuron_margin_init, neuron_membrane, neuron_violations, replay
+from .closed_loop_bptt import NeuronTrainConfig, NeuronTrainResult, neuron_bptt
+from .teacher_forced import NeuronFitConfig, NeuronFitResult, neuron_fit, replay_fit
 from .delays import DelayConfig, DelayResult, delay_sigma, learn_delays, rounded_weights, spread_synapses, tap_kernel
 from .learn import LEARNERS, HebbianOptions, Learned, LstsqOptions, StdpOptions, learn
 
@@ -32,6 +34,9 @@ __all__ = [
     # margin learning
     "MarginConfig", "MarginResult", "margin_init", "teacher_forced_membrane", "count_violations", "margin_loss",
     "NeuronMarginConfig", "NeuronMarginResult", "neuron_margin_init", "neuron_membrane", "neuron_violations", "replay",
+    # training in a nonlinear neuron model's own dynamics
+    "NeuronTrainConfig", "NeuronTrainResult", "neuron_bptt", "NeuronFitConfig", "NeuronFitResult", "neuron_fit",
+    "replay_fit",
     # learned delays
     "DelayConfig", "DelayResult", "learn_delays", "spread_synapses", "tap_kernel", "delay_sigma", "rounded_weights",
     # STDP

@@ -170,7 +170,27 @@ def _refractoriness(since, p, dt):
     return since, since >= refractory_steps(p.refractory, dt)
 
 
-def lif_current_step(state: LIFCurrentState, input, p: LIFCurrentParameters, *, dt: float, free=1.0, noise=None):
+def _fire(x, hard, ok, spike):
+    """The spikes of a step: ``hard`` (bool), or with ``spike`` (a learner's surrogate) the float
+    ``spike(x, hard, ok)``, equal to ``hard`` in value (``x``: the distance above threshold, volt)."""
+    return hard if spike is None else spike(x, hard, ok)
+
+
+def _spiked(s):
+    """Bool spikes of a step (float ones from ``spike`` are 0 or 1)."""
+    return s if s.dtype == torch.bool else s != 0
+
+
+def _reset(value, to, s):
+    """``to`` where the neuron spiked: ``torch.where`` on bool spikes, ``value (1 - s) + to s`` on float ones
+    (the same numbers for s in {0, 1}, and a path for the gradient)."""
+    if s.dtype == torch.bool:
+        return torch.where(s, torch.full_like(value, to) if not torch.is_tensor(to) else to, value)
+    return value * (1 - s) + to * s
+
+
+def lif_current_step(state: LIFCurrentState, input, p: LIFCurrentParameters, *, dt: float, free=1.0, noise=None,
+                     spike=None):
     """One exact step of the LIF neuron with an exponential synaptic current (see the module docstring).
 
     Parameters
@@ -186,10 +206,15 @@ def lif_current_step(state: LIFCurrentState, input, p: LIFCurrentParameters, *, 
         1, or 0 on clamped steps.
     noise : tensor ``(B, N)``, optional
         Background input ``I_noise`` of this step (volt).
+    spike : callable, optional
+        ``spike(x, hard, ok) -> float tensor``: spikes with a gradient (a learner's surrogate), given the
+        distance above threshold ``x`` (volt), the spikes ``hard`` (bool) and the non-refractory ``ok``;
+        resets become arithmetic (the same numbers). Equal to ``hard`` in value it runs the model (a
+        surrogate gradient); other 0/1 values force the spikes (teacher forcing resets at the targets).
 
     Returns
     -------
-    (state, spikes) : the new state and a bool tensor ``(B, N)``
+    (state, spikes) : the new state and a bool tensor ``(B, N)`` (float with ``spike``)
 
     Examples
     --------
@@ -206,13 +231,14 @@ def lif_current_step(state: LIFCurrentState, input, p: LIFCurrentParameters, *, 
     moved = rest + (v - rest) * a_m + I_syn * (p.tau_s * (a_s - a_m) / (p.tau_s - p.tau_m))
     v = torch.where(ok & (torch.as_tensor(free) != 0), moved, v)
     I_syn = I_syn * a_s
-    spikes = (v > p.V_th) & ok
-    v = torch.where(spikes, torch.full_like(v, p.V_reset), v)
-    return LIFCurrentState(v, I_syn, torch.where(spikes, 0, since)), spikes
+    hard = (v > p.V_th) & ok
+    spikes = _fire(v - p.V_th, hard, ok, spike)
+    v = _reset(v, p.V_reset, spikes)
+    return LIFCurrentState(v, I_syn, torch.where(_spiked(spikes), 0, since)), spikes
 
 
 def lif_conductance_step(state: LIFConductanceState, input, p: LIFConductanceParameters, *, dt: float, free=1.0,
-                         noise=None):
+                         noise=None, spike=None):
     """One forward-Euler step of the conductance-based LIF neuron.
 
     Same arguments and result as :func:`lif_current_step` (``input``: one ``(B, N)`` jump per synaptic variable).
@@ -230,12 +256,13 @@ def lif_conductance_step(state: LIFConductanceState, input, p: LIFConductancePar
     dv = (p.g_L * leak + g_e * (p.E_e - v) + g_i * (p.E_i - v)) / p.C
     v = torch.where(ok, v + dt * free * dv, v)
     g_e, g_i = g_e - (dt / p.tau_e) * g_e, g_i - (dt / p.tau_i) * g_i
-    spikes = (v > p.V_th) & ok
-    v = torch.where(spikes, torch.full_like(v, p.V_reset), v)
-    return LIFConductanceState(v, g_e, g_i, torch.where(spikes, 0, since)), spikes
+    hard = (v > p.V_th) & ok
+    spikes = _fire(v - p.V_th, hard, ok, spike)
+    v = _reset(v, p.V_reset, spikes)
+    return LIFConductanceState(v, g_e, g_i, torch.where(_spiked(spikes), 0, since)), spikes
 
 
-def adex_step(state: AdExState, input, p: AdExParameters, *, dt: float, free=1.0, noise=None):
+def adex_step(state: AdExState, input, p: AdExParameters, *, dt: float, free=1.0, noise=None, spike=None):
     """One forward-Euler step of the adaptive exponential integrate-and-fire neuron.
 
     Same arguments and result as :func:`lif_current_step` (``input``: one ``(B, N)`` jump per synaptic variable).
@@ -253,13 +280,15 @@ def adex_step(state: AdExState, input, p: AdExParameters, *, dt: float, free=1.0
     dw = (p.a * (v - p.E_L) - a_w) / p.tau_w
     v, a_w = torch.where(ok, v + dt * free * dv, v), a_w + dt * free * dw
     I_syn = I_syn - (dt / p.tau_s) * I_syn
-    spikes = (v > p.V_T + 5 * p.Delta_T) & ok
-    v = torch.where(spikes, torch.full_like(v, p.V_r), v)
-    a_w = torch.where(spikes, a_w + p.b, a_w)
-    return AdExState(v, a_w, I_syn, torch.where(spikes, 0, since)), spikes
+    hard = (v > p.V_T + 5 * p.Delta_T) & ok
+    spikes = _fire(v - (p.V_T + 5 * p.Delta_T), hard, ok, spike)
+    v = _reset(v, p.V_r, spikes)
+    a_w = _reset(a_w, a_w + p.b, spikes)
+    return AdExState(v, a_w, I_syn, torch.where(_spiked(spikes), 0, since)), spikes
 
 
-def izhikevich_step(state: IzhikevichState, input, p: IzhikevichParameters, *, dt: float, free=1.0, noise=None):
+def izhikevich_step(state: IzhikevichState, input, p: IzhikevichParameters, *, dt: float, free=1.0, noise=None,
+                    spike=None):
     """One forward-Euler step of the Izhikevich neuron (voltages in volt: ``mV = 1e-3``, ``ms = 1e-3``).
 
     Same arguments and result as :func:`lif_current_step` (``input``: one ``(B, N)`` jump per synaptic variable).
@@ -279,10 +308,11 @@ def izhikevich_step(state: IzhikevichState, input, p: IzhikevichParameters, *, d
     du = p.a * (p.b * v - u_r) / ms
     v, u_r = v + dt * free * dv, u_r + dt * free * du
     I_syn = I_syn - (dt / p.tau_s) * I_syn
-    spikes = (v >= 30 * mV) & ok
-    v = torch.where(spikes, torch.full_like(v, p.c), v)
-    u_r = torch.where(spikes, u_r + p.d, u_r)
-    return IzhikevichState(v, u_r, I_syn, torch.where(spikes, 0, since)), spikes
+    hard = (v >= 30 * mV) & ok
+    spikes = _fire(v - 30 * mV, hard, ok, spike)
+    v = _reset(v, p.c, spikes)
+    u_r = _reset(u_r, u_r + p.d, spikes)
+    return IzhikevichState(v, u_r, I_syn, torch.where(_spiked(spikes), 0, since)), spikes
 
 
 @dataclass(frozen=True)
