@@ -162,9 +162,10 @@ def _trajectory(w, plan, cue, src, free, forced, beta):
         # the trajectory stays bounded (AdEx and Izhikevich run away without their reset)
         return (forced_now | hard).to(x.dtype)
 
+    jumps = J.unbind(0)                         # (indexing J[n] would cost a full-size gradient per step)
     for n in range(plan.steps):
         forced_now = forced[:, :, n]
-        state, _ = replica.step(state, J[n], p, dt=plan.dt, free=free[:, n, None], spike=spike)
+        state, _ = replica.step(state, jumps[n], p, dt=plan.dt, free=free[:, n, None], spike=spike)
     return torch.stack(xs, dim=2)
 
 

@@ -17,8 +17,12 @@ for spike, seed 1). The baseline column (``--baseline``) is the previous
 protocol: Hebbian weights, efficacy and delay shift calibrated per model on
 two patterns (:func:`calibrated_baseline`).
 
-Run: ``python -m paper.biophysical [--quick] [--delays uniform,lognormal] [--workers 2] [--baseline]``;
-writes ``paper/results/biophysical[_quick].json`` and ``biophysical[_quick].png/.svg``.
+With ``--fit EPOCHS`` the other models' weights are then fitted in their own
+dynamics to the same constraints under teacher forcing
+(:func:`hdsnn.learning.neuron_fit`) and recalled again (row ``fit``).
+
+Run: ``python -m paper.biophysical [--quick] [--size M,N,T,p,D] [--delays uniform,lognormal] [--workers 2]
+[--baseline] [--fit 300]``; writes ``paper/results/biophysical[_quick|_N..].json`` and ``.png/.svg``.
 """
 from __future__ import annotations
 
@@ -27,7 +31,10 @@ import time
 import numpy as np
 
 from hdsnn.io import save_figure
-from hdsnn.learning import NeuronMarginConfig, hebbian_init, masked_hebbian_init, neuron_margin_init
+from dataclasses import replace
+
+from hdsnn.learning import (NeuronFitConfig, NeuronMarginConfig, hebbian_init, masked_hebbian_init, neuron_fit,
+                            neuron_margin_init)
 from hdsnn.models import (DelayDistribution, bernoulli_patterns, export_synapses, linearised_synapses, random_mask,
                           recall, spike_time_score, tolerant_score)
 from hdsnn.models.brian2 import NEURON_MODELS, calibrate_efficacy
@@ -61,8 +68,13 @@ def _scores(P, r, D: int) -> dict:
 
 
 def margin_recall(P, D: int, kind: str, *, config: NeuronMarginConfig, models=tuple(NEURON_MODELS),
-                  target: str = "numpy", noise_mV=(0.5, 1.0), executor=None, progress: bool | None = None) -> dict:
-    """Learn in ``lif_current`` on one connectivity, then recall in Brian2 with every model (module docstring)."""
+                  target: str = "numpy", noise_mV=(0.5, 1.0), executor=None, progress: bool | None = None,
+                  fit: NeuronFitConfig | None = None) -> dict:
+    """Learn in ``lif_current`` on one connectivity, then recall in Brian2 with every model (module docstring).
+
+    With ``fit``, the other models' linearised weights are then fitted to the teacher-forced constraints in
+    their own dynamics (:func:`hdsnn.learning.neuron_fit`) and recalled again (row ``'fit'`` of each model).
+    """
     mask = connectivity(kind, P.shape[1], D)
     start = time.perf_counter()
     res = neuron_margin_init(P, config=config, D=D, mask=mask, executor=executor, progress=progress)
@@ -74,19 +86,32 @@ def margin_recall(P, D: int, kind: str, *, config: NeuronMarginConfig, models=tu
     options = {k: v for k, v in res.recall_options.items() if k != "neuron"}
     for model in models:
         syn = res.synapses if model == config.neuron else linearised_synapses(res.synapses, model)
-        start = time.perf_counter()
-        r = recall(syn, P, simulator="brian2", neuron=model, target=target, max_rate=0.1, progress=False, **options)
-        row = {**_scores(P, r, D), "seconds": time.perf_counter() - start,
-               "brian2_build_s": r.seconds.get("build"), "brian2_run_s": r.seconds.get("simulate")}
-        for level in noise_mV:
-            noisy = recall(syn, P, simulator="torch_neurons", neuron=model, noise_mV=level, seed=1, max_rate=0.1,
-                           progress=False, **options)
-            row[f"f1_noise_{level:g}mV"] = noisy.scores.pooled()["f1"]
-        out[model] = row
-        print(f"{kind:>9} {model:<16} F1 ±1 ms {row['f1']:.4f} (P {row['precision']:.3f}, R {row['recall']:.3f}), "
-              f"exact {row['f1_exact']:.4f}, ±0.5 ms {row['f1_half_ms']:.4f}; "
-              + ", ".join(f"noise {lv:g} mV {row[f'f1_noise_{lv:g}mV']:.4f}" for lv in noise_mV), flush=True)
+        out[model] = _recall_row(P, D, syn, model, options, target, noise_mV, f"{kind:>9} {model:<16}")
+        if fit is not None and model != config.neuron:
+            start = time.perf_counter()
+            fitted = neuron_fit(P, syn, replace(fit, neuron=model, delay_shift_ms=options["delay_shift_ms"],
+                                                dt_ms=options["dt_ms"]), D=D, progress=progress)
+            learn_s = time.perf_counter() - start
+            row = _recall_row(P, D, fitted.synapses, model, options, target, noise_mV,
+                              f"{kind:>9} {model:<16} fitted ({fitted.violations} violations)")
+            out[model]["fit"] = {**row, "violations": fitted.violations, "epochs": fitted.epochs_run,
+                                 "learn_s": learn_s, "violations_per_epoch": [h["violations"] for h in fitted.history]}
     return out
+
+
+def _recall_row(P, D, syn, model, options, target, noise_mV, label) -> dict:
+    start = time.perf_counter()
+    r = recall(syn, P, simulator="brian2", neuron=model, target=target, max_rate=0.1, progress=False, **options)
+    row = {**_scores(P, r, D), "seconds": time.perf_counter() - start,
+           "brian2_build_s": r.seconds.get("build"), "brian2_run_s": r.seconds.get("simulate")}
+    for level in noise_mV:
+        noisy = recall(syn, P, simulator="torch_neurons", neuron=model, noise_mV=level, seed=1, max_rate=0.1,
+                       progress=False, **options)
+        row[f"f1_noise_{level:g}mV"] = noisy.scores.pooled()["f1"]
+    print(f"{label} F1 ±1 ms {row['f1']:.4f} (P {row['precision']:.3f}, R {row['recall']:.3f}), "
+          f"exact {row['f1_exact']:.4f}, ±0.5 ms {row['f1_half_ms']:.4f}; "
+          + ", ".join(f"noise {lv:g} mV {row[f'f1_noise_{lv:g}mV']:.4f}" for lv in noise_mV), flush=True)
+    return row
 
 
 def calibrated_baseline(P, D: int, kind: str, *, models=tuple(NEURON_MODELS), target: str = "numpy",
@@ -139,10 +164,17 @@ def main(argv=None) -> dict:
     p.add_argument("--noise-mV", default="0.5,1", help="comma-separated background noise levels (std, mV)")
     p.add_argument("--workers", type=int, default=1, help="local Dask worker processes, one block of neurons each")
     p.add_argument("--baseline", action="store_true", help="also run the calibrated Hebbian baseline")
+    p.add_argument("--fit", type=int, default=0, metavar="EPOCHS",
+                   help="also fit the other models' weights in their own dynamics (neuron_fit, at most EPOCHS)")
+    p.add_argument("--size", default=None, metavar="M,N,T,p,D",
+                   help="another benchmark size, e.g. 4,256,500,2e-3,41 (default: the paper's, or --quick's)")
     p.add_argument("--progress", action="store_true")
     args = p.parse_args(argv)
     started = time.perf_counter()
     size = sizes(args.quick)
+    if args.size:
+        M_, N_, T_, p_, D_ = args.size.split(",")
+        size = dict(M=int(M_), N=int(N_), T=int(T_), p=float(p_), D=int(D_))
     M, N, T, pA, D = size["M"], size["N"], size["T"], size["p"], size["D"]
     P = bernoulli_patterns(M, N, T, pA, seed=0)
     models = tuple(m for m in args.models.split(",") if m)
@@ -155,11 +187,12 @@ def main(argv=None) -> dict:
     executor = f"processes:{args.workers}" if args.workers > 1 else None
     for kind in (k for k in args.delays.split(",") if k):
         res[kind] = margin_recall(P, D, kind, config=cfg, models=models, noise_mV=noise, executor=executor,
-                                  progress=args.progress or False)
+                                  progress=args.progress or False,
+                                  fit=NeuronFitConfig(epochs=args.fit) if args.fit else None)
         if args.baseline:
             efficacies = (1.0, 1.4, 2.0) if args.quick else (0.5, 0.7, 1.0, 1.4, 2.0, 2.8, 4.0, 5.6)
             res[f"baseline/{kind}"] = calibrated_baseline(P, D, kind, models=models, efficacies=efficacies)
-    tag = "_quick" if args.quick else ""
+    tag = "_quick" if args.quick else f"_N{N}_M{M}_T{T}" if args.size else ""
     if all(m in models for m in NEURON_MODELS):
         save_figure(figure(res), f"{args.out}/biophysical{tag}")
     save(args.out, f"biophysical{tag}", res, started)
