@@ -30,7 +30,7 @@ PAPER_SCRIPTS = ("robustness", "sequential", "scans", "capacity", "methods", "bi
                  "bptt_train", "motif_example", "polychrony_compare", "stdp_compare", "margin_robustness",
                  "margin_load", "margin_neurons", "learned_delays", "cue_accumulation")
 INIT_METHODS = ("hebbian", "lstsq", "margin", "margin_neurons")
-TRAIN_METHODS = ("bptt", "stdp", "delays")
+TRAIN_METHODS = ("bptt", "stdp", "delays", "neuron_fit")
 #: Options of the run group of ``hdsnn train`` that are also fields of the delays learner's record.
 SHARED_RUN = ("p_connect", "synapses_per_pair")
 SIM_RENAME = {"seed": "brian2_seed"}
@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_record(p.add_argument_group("patterns"), PatternConfig)
 
     for name, methods, text in (("init", INIT_METHODS, "learn weights analytically (.npz)"),
-                                ("train", TRAIN_METHODS, "learn weights by BPTT or STDP (.npz)")):
+                                ("train", TRAIN_METHODS, "learn weights by BPTT, STDP or in a neuron model's own dynamics (.npz)")):
         p = sub.add_parser(name, help=text, description=text + "; options apply to the methods in brackets.",
                            **sub_kw)
         p.add_argument("--patterns", required=True, help="patterns .npz file (from `hdsnn patterns`)")
@@ -195,6 +195,8 @@ def _learn(args):
     methods = INIT_METHODS if args.command == "init" else TRAIN_METHODS
     if args.command == "init" and args.method == "margin" and getattr(args, "neuron", None) is not None:
         args.method = "margin_neurons"          # margin learning in that neuron's own dynamics
+    if args.command == "train" and args.method == "bptt" and getattr(args, "neuron", None) is not None:
+        args.method = "neuron_fit"              # hdsnn train --neuron MODEL: learning in that model's dynamics
     shared = SHARED_RUN if args.command == "train" and args.method != "delays" else ()
     given = given_options(args, {m: LEARNERS[m].options for m in methods}, args.method, "--method",
                           skip=("beta",) + shared)

@@ -18,6 +18,9 @@ bptt            closed-loop surrogate-gradient BPTT                    :class:`~
 stdp            pair-based STDP on the delayed synapses (torch/Brian2)  :class:`StdpOptions`
 delays          weights and real-valued delays of a sparse synapse     :class:`~hdsnn.learning.DelayConfig`
                 list by closed-loop BPTT (``Learned.synapses``)
+neuron_fit      the margin constraints in any neuron model's own       :class:`~hdsnn.learning.NeuronFitConfig`
+                dynamics (teacher-forced gradient descent, from the
+                ``lif_current`` solution carried over at rest)
 ==============  ====================================================  =====================================
 
 Examples
@@ -50,6 +53,7 @@ from .hebbian import DEFAULT_GAIN, check_weight_memory, hebbian_init, masked_heb
 from .least_squares import LSTSQ_GAIN, least_squares_init
 from .margin import MarginConfig, margin_init
 from .margin_neurons import NeuronMarginConfig, neuron_margin_init
+from .teacher_forced import NeuronFitConfig, neuron_fit
 from .stdp import STDPConfig, check_stdp_inputs, mask_density, stdp_closed_form, stdp_event_loop
 from .stdp_brian2 import stdp_brian2
 
@@ -203,6 +207,25 @@ def _margin_neurons(targets, net, mask, W0, opts, progress, *, executor=None, sy
                                       "recall_options": result.recall_options, "synapses": result.synapses}
 
 
+def _neuron_fit(targets, net, mask, W0, opts, progress, *, synapses=None):
+    """Start: the given synapses (weights in ``opts.neuron``'s units), else the ``lif_current`` margin solution
+    on the mask carried to ``opts.neuron`` through its efficacy at rest; then the teacher-forced fit."""
+    from hdsnn.models import linearised_synapses
+
+    start = {}
+    if synapses is None:
+        first = neuron_margin_init(targets, None, NeuronMarginConfig(delay_shift_ms=opts.delay_shift_ms,
+                                                                     dt_ms=opts.dt_ms, trigger_steps=opts.trigger_steps),
+                                   D=net.D, mask=mask, net=net, progress=progress)
+        synapses = linearised_synapses(first.synapses, opts.neuron, beta=net.beta, dt_ms=opts.dt_ms)
+        start = {"start_violations_lif_current": first.violations}
+    result = neuron_fit(targets, synapses, opts, D=net.D, net=net, progress=progress)
+    W = result.synapses.to_dense() if result.synapses.delay_ms is None else None
+    return W, result.history, {**start, "violations": result.violations, "epochs": result.epochs_run,
+                               "neurons_violating": int((result.violations_per_neuron > 0).sum()),
+                               "recall_options": result.recall_options, "synapses": result.synapses}
+
+
 def _stdp(targets, net, mask, W0, opts, progress):
     rule = replace(opts.rule(), beta=net.beta)
     raster, D, rule, mask = check_stdp_inputs(targets, net.D, rule, mask)
@@ -227,6 +250,8 @@ LEARNERS = {
     "bptt": Learner(TrainConfig, _bptt, "closed-loop surrogate-gradient BPTT"),
     "stdp": Learner(StdpOptions, _stdp, "online pair-based STDP"),
     "delays": Learner(DelayConfig, _delays, "weights and real-valued delays of sparse synapses by BPTT"),
+    "neuron_fit": Learner(NeuronFitConfig, _neuron_fit,
+                          "margin constraints in a neuron model's own dynamics (teacher-forced gradient descent)"),
 }
 
 
@@ -283,8 +308,9 @@ def learn(targets, method: str = "hebbian", *, D: int | None = None, net: Networ
     if (out is not None or resume) and method not in ("bptt", "delays"):
         raise ValueError(f"out and resume are for methods 'bptt' and 'delays' only; got method {method!r}")
     if synapses is not None:
-        if method != "margin_neurons":
-            raise ValueError(f"synapses (a SynapseList) are for method 'margin_neurons' only; got method {method!r}")
+        if method not in ("margin_neurons", "neuron_fit"):
+            raise ValueError(f"synapses (a SynapseList) are for methods 'margin_neurons' and 'neuron_fit' only; "
+                             f"got method {method!r}")
         if not isinstance(synapses, SynapseList):
             raise ValueError(f"synapses must be a SynapseList (random_synapses); got {type(synapses).__name__}")
         if mask is not None or W0 is not None:
@@ -319,6 +345,7 @@ _WEIGHT_COPIES = {"bptt": 5,           # parameter, best, gradient, two AdamW mo
                   "stdp": 3 * 2,       # float64 weights, traces and the returned copy
                   "margin": 4,         # weights, Adam moments, the gradient
                   "margin_neurons": 4,
+                  "neuron_fit": 4,
                   "delays": 3}         # tap tensor, its gradient, the eval tensor
 
 

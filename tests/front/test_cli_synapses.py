@@ -133,3 +133,21 @@ def test_synapse_options_are_refused_where_they_do_not_apply(tmp_path, capsys):
     assert main(["init", "--patterns", str(pat), "--out", out, "--method", "margin_neurons",
                  "--synapses-per-pair", "3"]) == 2
     assert "--synapses-per-pair need --delays uniform|lognormal|exponential" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_train_in_a_nonlinear_neuron_writes_weights_that_recall_exactly(tmp_path, capsys):
+    """``hdsnn train --neuron lif_conductance``: the lif_current margin solution carried over at rest, fitted in
+    the conductance neuron's dynamics to zero violations; ``hdsnn recall`` replays it in that neuron unasked."""
+    pat, path, rec = tmp_path / "p.npz", tmp_path / "fit.npz", tmp_path / "r.npz"
+    assert main(["patterns", "--out", str(pat), "--M", "1", "--N", "40", "--T", "50", "--p-A", "0.02",
+                 "--seed", "1"]) == 0
+    assert main(["train", "--patterns", str(pat), "--out", str(path), "--neuron", "lif_conductance",
+                 "--D", "10"]) == 0
+    assert "teacher-forced violations left: 0" in capsys.readouterr().out
+    syn, meta = load_synapses(path)
+    assert meta["learned_for"]["method"] == "neuron_fit" and meta["learned_for"]["neuron"] == "lif_conductance"
+    assert main(["recall", "--weights", str(path), "--patterns", str(pat), "--out", str(rec),
+                 "--simulator", "torch_neurons", "--tolerance", "0"]) == 0
+    report = json.loads(rec.with_suffix(".json").read_text())
+    assert report["options"]["neuron"] == "lif_conductance" and report["scores"]["pooled"]["f1"] == 1.0
