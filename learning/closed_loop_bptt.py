@@ -61,7 +61,7 @@ from .checkpoint import check_resumable, epoch_end, load_checkpoint, optimizer_s
 from .surrogate import SURROGATES, Surrogate
 
 __all__ = ["NeuronTrainConfig", "NeuronTrainResult", "neuron_bptt", "closed_loop", "NetworkPlan", "network_plan",
-           "jump_matrices", "trial_protocol", "with_weights"]
+           "jump_matrices", "trial_protocol", "with_weights", "check_training_inputs"]
 
 
 @dataclass(frozen=True)
@@ -226,6 +226,24 @@ def with_weights(syn: SynapseList, w: torch.Tensor) -> SynapseList:
                        delay_ms=syn.delay_ms)
 
 
+def check_training_inputs(targets, synapses, config, record: type, D: int, net):
+    """The checks shared by the learners in a neuron's own dynamics: ``(targets, config, beta)``."""
+    cfg = config if config is not None else record()
+    if not isinstance(cfg, record):
+        raise ValueError(f"config must be a {record.__name__}; got {type(cfg).__name__}")
+    if not isinstance(synapses, SynapseList):
+        raise ValueError(f"synapses must be a SynapseList; got {type(synapses).__name__}")
+    targets = check_raster("targets", targets)
+    M, N, T = targets.shape
+    if synapses.N != N:
+        raise ValueError(f"synapses are for N={synapses.N} neurons but targets have N={N}")
+    if not 1 <= D < T:
+        raise ValueError(f"D must be in [1, T-1={T - 1}]; got {D}")
+    if net is not None and not isinstance(net, NetworkConfig):
+        raise ValueError(f"net must be a NetworkConfig; got {type(net).__name__}")
+    return targets, cfg, (net if net is not None else NetworkConfig()).beta
+
+
 def neuron_bptt(targets, synapses: SynapseList, config: NeuronTrainConfig | None = None, *, D: int = 41,
                 net: NetworkConfig | None = None, run_dir=None, resume: bool = False,
                 progress: bool | None = None) -> NeuronTrainResult:
@@ -253,18 +271,8 @@ def neuron_bptt(targets, synapses: SynapseList, config: NeuronTrainConfig | None
         Bad targets, synapses, config or D, naming the argument.
     """
     start_time = time.perf_counter()
-    cfg = config if config is not None else NeuronTrainConfig()
-    if not isinstance(cfg, NeuronTrainConfig):
-        raise ValueError(f"config must be a NeuronTrainConfig; got {type(cfg).__name__}")
-    if not isinstance(synapses, SynapseList):
-        raise ValueError(f"synapses must be a SynapseList; got {type(synapses).__name__}")
-    targets = check_raster("targets", targets)
+    targets, cfg, beta = check_training_inputs(targets, synapses, config, NeuronTrainConfig, D, net)
     M, N, T = targets.shape
-    if synapses.N != N:
-        raise ValueError(f"synapses are for N={synapses.N} neurons but targets have N={N}")
-    if not 1 <= D < T:
-        raise ValueError(f"D must be in [1, T-1={T - 1}]; got {D}")
-    beta = (net if net is not None else NetworkConfig()).beta
     plan = network_plan(synapses, cfg.neuron, T, cfg, beta)
     cue, free = trial_protocol(targets, D, cfg, plan)
     surrogate = Surrogate(cfg.surrogate, cfg.alpha)

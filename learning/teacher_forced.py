@@ -59,7 +59,7 @@ from hdsnn.models.brian2.neurons import NEURON_MODELS
 from hdsnn.models.neurons import initial_state, model_parameters, refractory_steps, replica_of
 from hdsnn.validation import check_raster
 
-from .closed_loop_bptt import jump_matrices, network_plan, trial_protocol, with_weights
+from .closed_loop_bptt import check_training_inputs, jump_matrices, network_plan, trial_protocol, with_weights
 
 __all__ = ["NeuronFitConfig", "NeuronFitResult", "neuron_fit", "replay_fit"]
 
@@ -199,19 +199,9 @@ def neuron_fit(targets, synapses: SynapseList, config: NeuronFitConfig | None = 
         Bad targets, synapses, config or D; targets of one neuron closer than its refractory period.
     """
     start = time.perf_counter()
-    cfg = config if config is not None else NeuronFitConfig()
-    if not isinstance(cfg, NeuronFitConfig):
-        raise ValueError(f"config must be a NeuronFitConfig; got {type(cfg).__name__}")
-    if not isinstance(synapses, SynapseList):
-        raise ValueError(f"synapses must be a SynapseList; got {type(synapses).__name__}")
-    targets = check_raster("targets", targets)
+    targets, cfg, beta = check_training_inputs(targets, synapses, config, NeuronFitConfig, D, net)
     M, N, T = targets.shape
-    if synapses.N != N:
-        raise ValueError(f"synapses are for N={synapses.N} neurons but targets have N={N}")
-    if not 1 <= D < T:
-        raise ValueError(f"D must be in [1, T-1={T - 1}]; got {D}")
     k = D if cfg.trigger_steps is None else cfg.trigger_steps
-    beta = (net if net is not None else NetworkConfig()).beta
     plan = network_plan(synapses, cfg.neuron, T, cfg, beta)
     cue, free = trial_protocol(targets, D, cfg, plan)
     model, _ = replica_of(cfg.neuron)
