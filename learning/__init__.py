@@ -1,10 +1,11 @@
-"""How weights are found: Hebbian rule, least squares, margin, BPTT, STDP and learned delays, behind ``learn(targets, method)``.
+"""How weights are found, behind ``learn(targets, method)``: Hebbian rule, least squares, margin, BPTT, STDP,
+learned delays, and learning in a neuron model's own dynamics.
 
 Examples
 --------
 >>> from hdsnn.learning import learn, LEARNERS
 >>> sorted(LEARNERS)
-['bptt', 'delays', 'hebbian', 'lstsq', 'margin', 'margin_neurons', 'stdp']
+['bptt', 'delays', 'hebbian', 'lstsq', 'margin', 'margin_neurons', 'neuron_fit', 'stdp']
 """
 from .context import check_patterns, context_matrix, deconvolved_target, dense_context
 from .hebbian import DEFAULT_GAIN, hebbian_init, hebbian_init_dense, hebbian_scale, masked_hebbian_init
