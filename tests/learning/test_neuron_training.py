@@ -36,6 +36,7 @@ def test_the_differentiable_closed_loop_is_the_replica_spike_for_spike(small, mo
     assert ref.sum() > 10 and torch.equal(s > 0.5, ref)
 
 
+@pytest.mark.slow
 def test_bptt_keeps_the_best_weights_and_resumes_bit_for_bit(small, tmp_path):
     P, res = small
     start = linearised_synapses(res.synapses, "lif_conductance")
